@@ -1,0 +1,127 @@
+// EdgeCluster: many nodes, each backed by an EdgeRuntime; heartbeats,
+// least-loaded placement, drain, stale-node detection and health.
+//
+// Placement and health use only what a node reports (status, capabilities,
+// resources, function count), never where its runtime lives, so that a node
+// can later be a remote host.
+//
+// Thread-safety: every method may be called from any thread. heartbeat(id)
+// and invoke take no lock; control-plane changes (register, deploy, drain,
+// heartbeats with usage, stale detection) are serialised.
+#pragma once
+
+#include <edge/models.hpp>
+#include <edge/runtime.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace edge {
+
+struct ClusterHealth {
+  std::size_t total_nodes = 0;
+  std::size_t online = 0;
+  std::size_t offline = 0;
+  std::size_t degraded = 0;
+  std::size_t syncing = 0;
+  std::size_t maintenance = 0;
+  std::size_t healthy_nodes = 0;
+  std::size_t overloaded_nodes = 0;
+  std::size_t total_functions = 0;  // deployed copies, summed over nodes
+  std::uint64_t total_invocations = 0;
+  std::uint64_t cold_starts = 0;
+  double avg_cpu_percent = 0;
+  double avg_memory_percent = 0;
+  std::size_t pending_functions = 0;  // least-loaded functions no node can take now
+  std::string status = "empty";       // empty, healthy, degraded, critical
+
+  nlohmann::json to_json() const;
+};
+
+// How a function was placed; the cluster remembers it as an intent.
+enum class Placement : std::uint8_t { All, LeastLoaded };
+std::string_view to_string(Placement placement) noexcept;
+
+class EdgeCluster {
+ public:
+  EdgeCluster();
+  ~EdgeCluster();
+  EdgeCluster(const EdgeCluster&) = delete;
+  EdgeCluster& operator=(const EdgeCluster&) = delete;
+
+  // Adds a node, or updates the metadata of a known one and keeps its
+  // runtime (a restarting node must not lose its functions). Empty id:
+  // std::invalid_argument. Pending and deploy_to_all functions that now
+  // qualify are placed on it.
+  void register_node(EdgeNode node);
+  // Removes the node and its runtime; its least-loaded functions move
+  // elsewhere (or become pending). False if unknown.
+  bool deregister_node(std::string_view node_id);
+
+  // Refreshes the node's heartbeat. An Offline node comes back Online.
+  // Unknown id: std::invalid_argument.
+  void heartbeat(std::string_view node_id);
+  // As above, and records the node's resource usage: an overloaded Online
+  // node becomes Degraded, a Degraded one that recovered becomes Online.
+  // Invalid figures (NaN, negative, cpu > 100): std::invalid_argument.
+  void heartbeat(std::string_view node_id, const ResourceUsage& usage);
+
+  // Deploys to every Online or Degraded node that can run it and has room
+  // (or already runs it), and remembers the intent for nodes that come later.
+  // Returns how many nodes run it now. Invalid function: DeploymentError.
+  int deploy_to_all(const EdgeFunction& function);
+  // Deploys to the one least-loaded qualifying node (replacing any earlier
+  // placement of the same id). Returns its id, or nullopt when none
+  // qualifies; the function then stays pending until one does.
+  std::optional<std::string> deploy_least_loaded(const EdgeFunction& function);
+  // Forgets the function everywhere (intent included). False if unknown.
+  bool remove_function(std::string_view function_id);
+
+  // Puts the node in Maintenance and empties it (see the spec): least-loaded
+  // functions are re-placed first, deploy_to_all ones removed; waits for
+  // calls in flight. False if unknown.
+  bool drain_node(std::string_view node_id);
+  // Returns a drained node to Online and re-applies deploy_to_all intents.
+  bool resume_node(std::string_view node_id);
+
+  // Nodes (not in Maintenance) whose last heartbeat is older than
+  // timeout_seconds, sorted. They become Offline and their least-loaded
+  // functions fail over. Negative or non-finite timeout: std::invalid_argument.
+  std::vector<std::string> detect_stale_nodes(double timeout_seconds);
+
+  ClusterHealth health() const;
+
+  std::optional<EdgeNode> node(std::string_view node_id) const;
+  std::vector<EdgeNode> nodes() const;  // sorted by id
+  // The node's runtime, or nullptr. Valid while the node is registered.
+  EdgeRuntime* runtime(std::string_view node_id);
+  // Ids of the nodes running the function, sorted.
+  std::vector<std::string> nodes_running(std::string_view function_id) const;
+  // Ids of every function the cluster knows (deployed or pending), sorted.
+  std::vector<std::string> function_ids() const;
+  // The function's definition and intent, if known.
+  std::optional<EdgeFunction> function(std::string_view function_id) const;
+  std::optional<Placement> placement(std::string_view function_id) const;
+
+  // Runs the function on the least-loaded healthy node running it (a
+  // Degraded one if no healthy one does; never Offline or Maintenance).
+  // Unknown everywhere: std::invalid_argument; known but nowhere servable
+  // now: EdgeExecutionError.
+  std::string invoke(std::string_view function_id, std::string_view input = {});
+  struct RoutedCall {
+    std::string node_id;
+    EdgeRuntime::CallResult result;
+  };
+  RoutedCall invoke_routed(std::string_view function_id, std::string_view input = {});
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace edge

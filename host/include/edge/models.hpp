@@ -1,0 +1,97 @@
+// The spec's data types: nodes, their resources, functions, and SyncState.
+// Plain values: not thread-safe on their own; the runtime and the cluster
+// hand out copies (snapshots).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace edge {
+
+enum class EdgeNodeStatus : std::uint8_t { Online, Offline, Degraded, Syncing, Maintenance };
+
+// "online", "offline", "degraded", "syncing", "maintenance".
+std::string_view to_string(EdgeNodeStatus status) noexcept;
+
+struct ResourceUsage {
+  double cpu_percent = 0;       // 0-100
+  double memory_mb = 0;         // in use
+  double memory_max_mb = 1024;  // available to functions
+
+  // memory_mb / memory_max_mb * 100, or 0 when memory_max_mb is 0.
+  double memory_percent() const noexcept;
+  // CPU above 90 % or memory above 90 %.
+  bool is_overloaded() const noexcept;
+  // True when every figure is finite and not negative, and cpu <= 100.
+  bool is_valid() const noexcept;
+  nlohmann::json to_json() const;
+};
+
+struct EdgeNode {
+  EdgeNode() = default;
+  // A node named after its id unless a name is given.
+  explicit EdgeNode(std::string node_id, std::string node_name = {}, std::string node_location = {})
+      : id(std::move(node_id)),
+        name(node_name.empty() ? id : std::move(node_name)),
+        location(std::move(node_location)) {}
+
+  std::string id;
+  std::string name;
+  std::string location;
+  EdgeNodeStatus status = EdgeNodeStatus::Online;
+  std::vector<std::string> capabilities;
+  ResourceUsage resources;
+  int max_functions = 10;
+  std::chrono::steady_clock::time_point last_heartbeat = std::chrono::steady_clock::now();
+
+  // Refreshes last_heartbeat.
+  void heartbeat() noexcept { last_heartbeat = std::chrono::steady_clock::now(); }
+  // Online and not overloaded.
+  bool is_healthy() const noexcept;
+  bool has_capability(std::string_view capability) const noexcept;
+  nlohmann::json to_json() const;
+};
+
+// A native handler: input bytes in, output bytes out; throws to fail.
+using EdgeHandler = std::function<std::string(std::string_view input)>;
+
+struct EdgeFunction {
+  EdgeFunction() = default;
+  // A function named after its id unless a name is given.
+  explicit EdgeFunction(std::string function_id, std::string function_name = {})
+      : id(std::move(function_id)), name(function_name.empty() ? id : std::move(function_name)) {}
+
+  std::string id;
+  std::string name;
+  EdgeHandler handler;            // a native function, or
+  std::filesystem::path plugin;   // the plugin .so that implements it
+  double memory_mb = 128;
+  double timeout_seconds = 30;
+  std::map<std::string, std::string> environment;
+  std::vector<std::string> required_capabilities;
+
+  // The node has every required capability and enough memory.
+  bool can_run_on(const EdgeNode& node) const noexcept;
+  nlohmann::json to_json() const;
+};
+
+// A payload with a version and its checksum, for syncing data to nodes.
+// The MD5 checksum detects accidental corruption only; it is not a security
+// measure (plugin integrity uses SHA-256).
+struct SyncState {
+  std::string data;
+  std::int64_t version = 0;
+  std::string checksum;  // lowercase hex MD5 of data
+
+  static SyncState from_data(std::string data, std::int64_t version);
+  bool verify() const;
+};
+
+}  // namespace edge

@@ -1,0 +1,43 @@
+// Snapshots of a function's and a runtime's counters, as returned by
+// EdgeRuntime::get_function_stats and EdgeRuntime::summary.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+namespace edge {
+
+struct FunctionStats {
+  std::string function_id;
+  std::uint64_t invocations = 0;  // every call, failed or not
+  std::uint64_t errors = 0;       // failed calls, timeouts included
+  std::uint64_t timeouts = 0;
+  std::uint64_t cold_starts = 0;
+  std::int64_t in_flight = 0;     // calls running now
+  // Durations of completed calls. Percentiles come from a log-linear
+  // histogram and are accurate to within about 3 %.
+  double avg_duration_ms = 0;
+  double min_duration_ms = 0;
+  double max_duration_ms = 0;
+  double p50_ms = 0;
+  double p95_ms = 0;
+  double p99_ms = 0;
+  bool is_warm = false;
+
+  nlohmann::json to_json() const;
+};
+
+struct RuntimeSummary {
+  std::string node_id;
+  std::size_t function_count = 0;
+  std::uint64_t total_invocations = 0;
+  std::uint64_t cold_start_count = 0;
+  std::uint64_t total_errors = 0;
+  std::vector<FunctionStats> functions;  // sorted by function id
+
+  nlohmann::json to_json() const;
+};
+
+}  // namespace edge

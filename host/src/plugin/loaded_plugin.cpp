@@ -1,0 +1,136 @@
+#include "plugin/loaded_plugin.hpp"
+
+#include <edge/errors.hpp>
+
+#include "plugin/elf_check.hpp"
+#include "plugin/host_api.hpp"
+
+#include <boost/dll/shared_library.hpp>
+#include <boost/system/system_error.hpp>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+namespace edge {
+namespace {
+
+// The library plus its checked descriptor; shared by inspect and load.
+struct CheckedLibrary {
+  std::unique_ptr<boost::dll::shared_library> library;
+  const edge_plugin_descriptor* descriptor = nullptr;
+};
+
+[[noreturn]] void refuse(const std::filesystem::path& file, const std::string& reason) {
+  throw PluginError("plugin " + file.string() + ": " + reason);
+}
+
+CheckedLibrary open_and_check(const std::filesystem::path& file) {
+  CheckedLibrary checked;
+  std::error_code exists_error;
+  if (!std::filesystem::is_regular_file(file, exists_error)) {
+    refuse(file, "no such file");
+  }
+  if (const std::optional<std::string> problem = check_elf_file(file)) {
+    refuse(file, "cannot be loaded as a shared library: " + *problem);
+  }
+  try {
+    // rtld_now: a plugin with unresolved symbols fails here, not mid-call.
+    checked.library = std::make_unique<boost::dll::shared_library>(
+        file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  } catch (const boost::system::system_error& error) {
+    refuse(file, std::string("cannot be loaded as a shared library: ") + error.what());
+  }
+  if (!checked.library->has(EDGE_PLUGIN_ENTRY_SYMBOL)) {
+    refuse(file, "does not export the entry symbol '" EDGE_PLUGIN_ENTRY_SYMBOL
+                 "' (was it built with edge_add_plugin / EDGE_PLUGIN_EXPORT?)");
+  }
+  auto entry = checked.library->get<const edge_plugin_descriptor*()>(EDGE_PLUGIN_ENTRY_SYMBOL);
+  const edge_plugin_descriptor* descriptor = entry();
+  if (descriptor == nullptr) refuse(file, EDGE_PLUGIN_ENTRY_SYMBOL " returned a null descriptor");
+  if (descriptor->abi_version != EDGE_ABI_VERSION) {
+    refuse(file, "ABI version mismatch: the host expects " + std::to_string(EDGE_ABI_VERSION) +
+                     ", the plugin was built for " + std::to_string(descriptor->abi_version));
+  }
+  if (descriptor->struct_size < EDGE_DESCRIPTOR_MIN_SIZE) {
+    refuse(file, "descriptor too small: struct_size is " + std::to_string(descriptor->struct_size) +
+                     " bytes, at least " + std::to_string(EDGE_DESCRIPTOR_MIN_SIZE) +
+                     " expected");
+  }
+  if (descriptor->name == nullptr || descriptor->name[0] == '\0') {
+    refuse(file, "descriptor has no name");
+  }
+  if (descriptor->invoke == nullptr) refuse(file, "descriptor has no invoke hook");
+  checked.descriptor = descriptor;
+  return checked;
+}
+
+PluginInfo describe(const std::filesystem::path& file, const edge_plugin_descriptor& descriptor) {
+  PluginInfo info;
+  info.file = file;
+  info.name = descriptor.name;
+  info.version = descriptor.version != nullptr ? descriptor.version : "";
+  info.description = descriptor.description != nullptr ? descriptor.description : "";
+  info.default_memory_mb = descriptor.default_memory_mb;
+  info.default_timeout_ms = descriptor.default_timeout_ms;
+  if (descriptor.required_capabilities != nullptr) {
+    for (auto capability = descriptor.required_capabilities; *capability != nullptr; ++capability) {
+      info.required_capabilities.emplace_back(*capability);
+    }
+  }
+  info.serial = (descriptor.flags & EDGE_PLUGIN_SERIAL) != 0;
+  return info;
+}
+
+}  // namespace
+
+nlohmann::json PluginInfo::to_json() const {
+  return {{"file", file.string()},
+          {"name", name},
+          {"version", version},
+          {"description", description},
+          {"default_memory_mb", default_memory_mb},
+          {"default_timeout_ms", default_timeout_ms},
+          {"required_capabilities", required_capabilities},
+          {"serial", serial}};
+}
+
+PluginInfo inspect_plugin(const std::filesystem::path& file) {
+  const CheckedLibrary checked = open_and_check(file);
+  return describe(file, *checked.descriptor);
+}
+
+std::unique_ptr<LoadedPlugin> LoadedPlugin::load(const std::filesystem::path& file,
+                                                 const InitContext& context) {
+  CheckedLibrary checked = open_and_check(file);
+  std::unique_ptr<LoadedPlugin> plugin(new LoadedPlugin());
+  plugin->info_ = describe(file, *checked.descriptor);
+  plugin->descriptor_ = checked.descriptor;
+  plugin->library_ = std::move(checked.library);
+  if (plugin->info_.serial) plugin->serial_mutex_ = std::make_unique<std::mutex>();
+
+  if (plugin->descriptor_->init != nullptr) {
+    edge_call call;
+    call.function_id = context.function_id;
+    call.environment = context.environment;
+    call.deadline = context.deadline;
+    void* instance = nullptr;
+    const edge_result result = plugin->descriptor_->init(&host_api(), &call, &instance);
+    if (result != EDGE_OK) {
+      // init failed: the plugin owns nothing we must shut down; just unload.
+      plugin->descriptor_ = nullptr;
+      refuse(file, "init failed: " + (call.error_set ? call.error : std::string("no message")));
+    }
+    plugin->instance_ = instance;
+  }
+  return plugin;
+}
+
+LoadedPlugin::~LoadedPlugin() {
+  if (descriptor_ != nullptr && descriptor_->shutdown != nullptr) descriptor_->shutdown(instance_);
+}
+
+edge_result LoadedPlugin::call_invoke(edge_call& call, std::string_view input) const {
+  return descriptor_->invoke(instance_, &host_api(), &call,
+                             reinterpret_cast<const uint8_t*>(input.data()), input.size());
+}
+
+}  // namespace edge

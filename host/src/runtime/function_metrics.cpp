@@ -1,0 +1,145 @@
+#include "runtime/function_metrics.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+namespace edge {
+
+int LatencyBuckets::index(std::int64_t nanoseconds) noexcept {
+  if (nanoseconds < (std::int64_t{1} << kFirstOctave)) return 0;
+  const auto value = static_cast<std::uint64_t>(nanoseconds);
+  const int octave = 63 - std::countl_zero(value);
+  if (octave > kLastOctave) return kCount - 1;
+  // The 4 bits below the leading one pick the sub-bucket.
+  const int sub = static_cast<int>((value >> (octave - 4)) & (kSubBuckets - 1));
+  return (octave - kFirstOctave) * kSubBuckets + sub;
+}
+
+double LatencyBuckets::upper_bound(int index) noexcept {
+  const int octave = index / kSubBuckets + kFirstOctave;
+  const int sub = index % kSubBuckets;
+  return std::ldexp(1.0 + (sub + 1) / static_cast<double>(kSubBuckets), octave);
+}
+
+double LatencyBuckets::midpoint(int index) noexcept {
+  const int octave = index / kSubBuckets + kFirstOctave;
+  const int sub = index % kSubBuckets;
+  return std::ldexp(1.0 + (sub + 0.5) / static_cast<double>(kSubBuckets), octave);
+}
+
+FunctionMetrics::~FunctionMetrics() {
+  for (auto& shard : shards_) delete shard.load(std::memory_order_relaxed);
+}
+
+int FunctionMetrics::thread_shard_index() noexcept {
+  static std::atomic<int> next{0};
+  thread_local const int index = next.fetch_add(1, std::memory_order_relaxed) % kShards;
+  return index;
+}
+
+FunctionMetrics::Shard& FunctionMetrics::local() noexcept {
+  std::atomic<Shard*>& slot = shards_[static_cast<std::size_t>(thread_shard_index())];
+  Shard* shard = slot.load(std::memory_order_acquire);
+  if (shard != nullptr) [[likely]] {
+    return *shard;
+  }
+  auto* fresh = new Shard();
+  if (slot.compare_exchange_strong(shard, fresh, std::memory_order_acq_rel)) return *fresh;
+  delete fresh;  // another thread of the same shard index won
+  return *shard;
+}
+
+void FunctionMetrics::call_finished(std::int64_t duration_ns, bool failed,
+                                    bool timed_out) noexcept {
+  Shard& shard = local();
+  shard.in_flight.fetch_sub(1, std::memory_order_relaxed);
+  shard.invocations.fetch_add(1, std::memory_order_relaxed);
+  if (failed) shard.errors.fetch_add(1, std::memory_order_relaxed);
+  if (timed_out) shard.timeouts.fetch_add(1, std::memory_order_relaxed);
+  shard.duration_sum_ns.fetch_add(duration_ns, std::memory_order_relaxed);
+  shard.buckets[static_cast<std::size_t>(LatencyBuckets::index(duration_ns))].fetch_add(
+      1, std::memory_order_relaxed);
+  // min/max change rarely once warm: read first, write only when improved.
+  std::int64_t seen = shard.min_ns.load(std::memory_order_relaxed);
+  while (duration_ns < seen &&
+         !shard.min_ns.compare_exchange_weak(seen, duration_ns, std::memory_order_relaxed)) {
+  }
+  seen = shard.max_ns.load(std::memory_order_relaxed);
+  while (duration_ns > seen &&
+         !shard.max_ns.compare_exchange_weak(seen, duration_ns, std::memory_order_relaxed)) {
+  }
+}
+
+FunctionMetrics::Totals FunctionMetrics::totals() const noexcept {
+  Totals totals;
+  for (const auto& slot : shards_) {
+    const Shard* shard = slot.load(std::memory_order_acquire);
+    if (shard == nullptr) continue;
+    totals.invocations += shard->invocations.load(std::memory_order_relaxed);
+    totals.errors += shard->errors.load(std::memory_order_relaxed);
+    totals.timeouts += shard->timeouts.load(std::memory_order_relaxed);
+    totals.cold_starts += shard->cold_starts.load(std::memory_order_relaxed);
+    totals.in_flight += shard->in_flight.load(std::memory_order_relaxed);
+  }
+  return totals;
+}
+
+std::array<std::uint64_t, LatencyBuckets::kCount> FunctionMetrics::histogram() const {
+  std::array<std::uint64_t, LatencyBuckets::kCount> counts{};
+  for (const auto& slot : shards_) {
+    const Shard* shard = slot.load(std::memory_order_acquire);
+    if (shard == nullptr) continue;
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+      counts[i] += shard->buckets[i].load(std::memory_order_relaxed);
+    }
+  }
+  return counts;
+}
+
+void FunctionMetrics::fill(FunctionStats& stats) const {
+  const Totals sums = totals();
+  stats.invocations = sums.invocations;
+  stats.errors = sums.errors;
+  stats.timeouts = sums.timeouts;
+  stats.cold_starts = sums.cold_starts;
+  stats.in_flight = sums.in_flight;
+
+  std::int64_t duration_sum = 0;
+  std::int64_t min_ns = INT64_MAX;
+  std::int64_t max_ns = 0;
+  for (const auto& slot : shards_) {
+    const Shard* shard = slot.load(std::memory_order_acquire);
+    if (shard == nullptr) continue;
+    duration_sum += shard->duration_sum_ns.load(std::memory_order_relaxed);
+    min_ns = std::min(min_ns, shard->min_ns.load(std::memory_order_relaxed));
+    max_ns = std::max(max_ns, shard->max_ns.load(std::memory_order_relaxed));
+  }
+  const auto counts = histogram();
+  std::uint64_t recorded = 0;
+  for (auto count : counts) recorded += count;
+  if (recorded == 0) return;
+
+  constexpr double kMs = 1e-6;
+  stats.avg_duration_ms = static_cast<double>(duration_sum) / static_cast<double>(recorded) * kMs;
+  stats.min_duration_ms = static_cast<double>(min_ns) * kMs;
+  stats.max_duration_ms = static_cast<double>(max_ns) * kMs;
+  // The rank-th smallest duration's bucket midpoint, clamped to [min, max].
+  const auto percentile = [&](double fraction) {
+    const auto rank = static_cast<std::uint64_t>(std::ceil(fraction * static_cast<double>(recorded)));
+    std::uint64_t seen = 0;
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+      seen += counts[i];
+      if (seen >= std::max<std::uint64_t>(rank, 1)) {
+        const double value = LatencyBuckets::midpoint(static_cast<int>(i));
+        return std::clamp(value, static_cast<double>(min_ns), static_cast<double>(max_ns)) * kMs;
+      }
+    }
+    return static_cast<double>(max_ns) * kMs;
+  };
+  stats.p50_ms = percentile(0.50);
+  stats.p95_ms = percentile(0.95);
+  stats.p99_ms = percentile(0.99);
+}
+
+}  // namespace edge

@@ -1,0 +1,33 @@
+#include "runtime/function_validation.hpp"
+
+#include <edge/errors.hpp>
+
+#include <cmath>
+#include <system_error>
+
+namespace edge {
+
+void validate_function(const EdgeFunction& function) {
+  const auto invalid = [&](const std::string& why) {
+    throw DeploymentError("cannot deploy function '" + function.id + "': " + why);
+  };
+  if (function.id.empty()) throw DeploymentError("cannot deploy a function with an empty id");
+  if (static_cast<bool>(function.handler) == !function.plugin.empty()) {
+    invalid("exactly one of handler and plugin must be set");
+  }
+  if (!std::isfinite(function.memory_mb) || function.memory_mb <= 0) {
+    invalid("memory_mb must be a positive number, got " + std::to_string(function.memory_mb));
+  }
+  if (!std::isfinite(function.timeout_seconds) || function.timeout_seconds <= 0) {
+    invalid("timeout_seconds must be a positive number, got " +
+            std::to_string(function.timeout_seconds));
+  }
+  if (!function.plugin.empty()) {
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(function.plugin, error)) {
+      invalid("plugin file not found: " + function.plugin.string());
+    }
+  }
+}
+
+}  // namespace edge

@@ -1,0 +1,41 @@
+// One deployed version of a function on one runtime: its definition, its
+// plugin once loaded, and (shared with later versions of the same id) its
+// metrics. Immutable after deploy except for the lazily loaded plugin.
+#pragma once
+
+#include <edge/models.hpp>
+
+#include "plugin/loaded_plugin.hpp"
+#include "runtime/function_metrics.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace edge {
+
+struct FunctionVersion {
+  FunctionVersion(EdgeFunction definition, std::shared_ptr<FunctionMetrics> shared_metrics)
+      : function(std::move(definition)),
+        environment(function.environment.begin(), function.environment.end()),
+        timeout(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(function.timeout_seconds))),
+        metrics(std::move(shared_metrics)) {}
+
+  const EdgeFunction function;
+  // The environment with heterogeneous lookup, for the SDK's get_env.
+  const std::map<std::string, std::string, std::less<>> environment;
+  const std::chrono::steady_clock::duration timeout;
+  const std::shared_ptr<FunctionMetrics> metrics;
+
+  // Warm means: plugin loaded and initialised, or native handler called once.
+  std::atomic<bool> warm{false};
+  // Set once, under load_mutex; read lock-free by calls once warm is true.
+  std::unique_ptr<LoadedPlugin> plugin;
+  std::mutex load_mutex;
+};
+
+}  // namespace edge

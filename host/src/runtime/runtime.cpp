@@ -1,0 +1,286 @@
+#include <edge/errors.hpp>
+#include <edge/runtime.hpp>
+
+#include "concurrency/epoch.hpp"
+#include "concurrency/read_mostly_map.hpp"
+#include "plugin/host_api.hpp"
+#include "runtime/function_validation.hpp"
+#include "runtime/function_version.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace edge {
+
+using concurrency::EpochDomain;
+using concurrency::EpochGuard;
+using Clock = std::chrono::steady_clock;
+
+struct EdgeRuntime::State {
+  explicit State(EdgeNode n) : node(std::move(n)) {}
+
+  mutable std::mutex node_mutex;
+  EdgeNode node;  // guarded by node_mutex
+
+  std::mutex write_mutex;  // serialises deploy/undeploy (writers of `functions`)
+  concurrency::ReadMostlyMap<FunctionVersion> functions;
+  // Counts of functions undeployed from this runtime, so the runtime's totals
+  // stay cumulative. Guarded by write_mutex; read with relaxed loads.
+  std::atomic<std::uint64_t> retired_invocations{0};
+  std::atomic<std::uint64_t> retired_cold_starts{0};
+  std::atomic<std::uint64_t> retired_errors{0};
+};
+
+namespace {
+
+[[noreturn]] void unknown_function(std::string_view function_id, const std::string& node_id) {
+  throw std::invalid_argument("unknown function '" + std::string(function_id) + "' on node '" +
+                              node_id + "'");
+}
+
+// Loads the plugin (or marks a native handler warm). True when this call did
+// the load, i.e. it was a cold start.
+bool make_warm(FunctionVersion& version) {
+  std::lock_guard lock(version.load_mutex);
+  if (version.warm.load(std::memory_order_relaxed)) return false;
+  if (!version.function.plugin.empty()) {
+    LoadedPlugin::InitContext context{version.function.id, &version.environment,
+                                      Clock::now() + version.timeout};
+    version.plugin = LoadedPlugin::load(version.function.plugin, context);
+  }
+  version.warm.store(true, std::memory_order_release);
+  return true;
+}
+
+std::string run_plugin(const FunctionVersion& version, std::string_view input,
+                       Clock::time_point deadline) {
+  edge_call call;
+  call.function_id = version.function.id;
+  call.environment = &version.environment;
+  call.deadline = deadline;
+  const edge_result result = version.plugin->invoke(call, input);
+  if (result == EDGE_OK) return std::move(call.output);
+  const std::string message = call.error_set ? call.error : std::string("no message");
+  if (result == EDGE_DEADLINE_EXCEEDED) {
+    throw TimeoutError("function '" + version.function.id + "' stopped at its deadline (" +
+                       std::to_string(version.function.timeout_seconds) + " s): " + message);
+  }
+  throw EdgeExecutionError("function '" + version.function.id + "' failed: " + message);
+}
+
+std::string run_handler(const FunctionVersion& version, std::string_view input) {
+  try {
+    return version.function.handler(input);
+  } catch (const EdgeExecutionError&) {
+    throw;
+  } catch (const std::exception& error) {
+    throw EdgeExecutionError("function '" + version.function.id + "' failed: " + error.what());
+  } catch (...) {
+    throw EdgeExecutionError("function '" + version.function.id +
+                             "' failed: unknown exception");
+  }
+}
+
+}  // namespace
+
+EdgeRuntime::EdgeRuntime(EdgeNode node) : state_(std::make_unique<State>(std::move(node))) {}
+
+EdgeRuntime::~EdgeRuntime() {
+  // Callers guarantee no call is running on this runtime; earlier versions
+  // may still wait in the epoch domain: run their shutdown hooks now.
+  state_.reset();
+  if (!EpochGuard::active()) EpochDomain::global().synchronize();
+}
+
+EdgeNode EdgeRuntime::node() const {
+  std::lock_guard lock(state_->node_mutex);
+  return state_->node;
+}
+
+void EdgeRuntime::update_node(const EdgeNode& node) {
+  std::lock_guard lock(state_->node_mutex);
+  state_->node = node;
+}
+
+void EdgeRuntime::deploy(EdgeFunction function) {
+  validate_function(function);
+  const EdgeNode node = this->node();
+  if (!function.can_run_on(node)) {
+    std::string why = function.memory_mb > node.resources.memory_max_mb
+                          ? "needs " + std::to_string(function.memory_mb) + " MB, node has " +
+                                std::to_string(node.resources.memory_max_mb) + " MB"
+                          : std::string("node lacks a required capability");
+    throw DeploymentError("cannot deploy function '" + function.id + "' on node '" + node.id +
+                          "': " + why);
+  }
+  {
+    std::lock_guard lock(state_->write_mutex);
+    std::shared_ptr<FunctionMetrics> metrics;
+    {
+      EpochGuard guard;
+      if (const FunctionVersion* current = state_->functions.find(function.id)) {
+        metrics = current->metrics;  // stats belong to the id and survive a redeploy
+      }
+    }
+    if (!metrics) {
+      if (static_cast<int>(state_->functions.size()) >= node.max_functions) {
+        throw DeploymentError("cannot deploy function '" + function.id + "' on node '" + node.id +
+                              "': node is full (" + std::to_string(node.max_functions) +
+                              " functions)");
+      }
+      metrics = std::make_shared<FunctionMetrics>();
+    }
+    std::string id = function.id;
+    state_->functions.insert_or_replace(std::move(id), std::move(function), std::move(metrics));
+  }
+  EpochDomain::global().reclaim();
+}
+
+bool EdgeRuntime::undeploy(std::string_view function_id) {
+  {
+    std::lock_guard lock(state_->write_mutex);
+    {
+      EpochGuard guard;
+      const FunctionVersion* current = state_->functions.find(function_id);
+      if (current == nullptr) return false;
+      const FunctionMetrics::Totals totals = current->metrics->totals();
+      state_->retired_invocations.fetch_add(totals.invocations, std::memory_order_relaxed);
+      state_->retired_cold_starts.fetch_add(totals.cold_starts, std::memory_order_relaxed);
+      state_->retired_errors.fetch_add(totals.errors, std::memory_order_relaxed);
+    }
+    state_->functions.erase(function_id);
+  }
+  EpochDomain::global().reclaim();
+  return true;
+}
+
+std::string EdgeRuntime::invoke(std::string_view function_id, std::string_view input) {
+  return invoke_detailed(function_id, input).output;
+}
+
+EdgeRuntime::CallResult EdgeRuntime::invoke_detailed(std::string_view function_id,
+                                                     std::string_view input) {
+  EpochGuard guard;  // keeps the version (and its plugin) alive for the call
+  FunctionVersion* version = state_->functions.find(function_id);
+  if (version == nullptr) unknown_function(function_id, node().id);
+
+  FunctionMetrics& metrics = *version->metrics;
+  metrics.call_started();
+  const Clock::time_point start = Clock::now();
+  CallResult result;
+  // Records the call's outcome exactly once, whichever way it ends.
+  const auto finish = [&](Clock::duration elapsed, bool failed, bool timed_out) {
+    result.duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
+    metrics.call_finished(result.duration_ns, failed, timed_out);
+  };
+  try {
+    if (!version->warm.load(std::memory_order_acquire)) [[unlikely]] {
+      result.cold_start = make_warm(*version);
+      if (result.cold_start) metrics.cold_start_done();
+    }
+    result.output = version->plugin ? run_plugin(*version, input, start + version->timeout)
+                                    : run_handler(*version, input);
+  } catch (const TimeoutError&) {
+    finish(Clock::now() - start, true, true);
+    throw;
+  } catch (...) {
+    finish(Clock::now() - start, true, false);
+    throw;
+  }
+  const Clock::duration elapsed = Clock::now() - start;
+  const bool timed_out = elapsed > version->timeout;
+  finish(elapsed, timed_out, timed_out);
+  if (timed_out) {
+    throw TimeoutError("function '" + version->function.id + "' took " +
+                       std::to_string(static_cast<double>(result.duration_ns) / 1e6) +
+                       " ms, longer than its timeout of " +
+                       std::to_string(version->function.timeout_seconds) + " s");
+  }
+  return result;
+}
+
+bool EdgeRuntime::warm_up(std::string_view function_id) {
+  EpochGuard guard;
+  FunctionVersion* version = state_->functions.find(function_id);
+  if (version == nullptr) return false;
+  make_warm(*version);
+  return true;
+}
+
+bool EdgeRuntime::has_function(std::string_view function_id) const {
+  EpochGuard guard;
+  return state_->functions.find(function_id) != nullptr;
+}
+
+EdgeFunction EdgeRuntime::function(std::string_view function_id) const {
+  EpochGuard guard;
+  const FunctionVersion* version = state_->functions.find(function_id);
+  if (version == nullptr) unknown_function(function_id, node().id);
+  return version->function;
+}
+
+std::vector<std::string> EdgeRuntime::function_ids() const {
+  std::vector<std::string> ids;
+  {
+    EpochGuard guard;
+    state_->functions.for_each(
+        [&](std::string_view id, const FunctionVersion&) { ids.emplace_back(id); });
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+FunctionStats EdgeRuntime::get_function_stats(std::string_view function_id) const {
+  EpochGuard guard;
+  const FunctionVersion* version = state_->functions.find(function_id);
+  if (version == nullptr) unknown_function(function_id, node().id);
+  FunctionStats stats;
+  stats.function_id = std::string(function_id);
+  version->metrics->fill(stats);
+  stats.is_warm = version->warm.load(std::memory_order_acquire);
+  return stats;
+}
+
+RuntimeSummary EdgeRuntime::summary() const {
+  RuntimeSummary summary;
+  summary.node_id = node().id;
+  for (const std::string& id : function_ids()) {
+    try {
+      summary.functions.push_back(get_function_stats(id));
+    } catch (const std::invalid_argument&) {
+      // undeployed between the listing and now
+    }
+  }
+  summary.function_count = summary.functions.size();
+  summary.total_invocations = total_invocations();
+  summary.cold_start_count = cold_start_count();
+  summary.total_errors = state_->retired_errors.load(std::memory_order_relaxed);
+  EpochGuard guard;
+  state_->functions.for_each([&](std::string_view, const FunctionVersion& version) {
+    summary.total_errors += version.metrics->totals().errors;
+  });
+  return summary;
+}
+
+std::size_t EdgeRuntime::function_count() const { return state_->functions.size(); }
+
+std::uint64_t EdgeRuntime::total_invocations() const {
+  std::uint64_t total = state_->retired_invocations.load(std::memory_order_relaxed);
+  EpochGuard guard;
+  state_->functions.for_each([&](std::string_view, const FunctionVersion& version) {
+    total += version.metrics->totals().invocations;
+  });
+  return total;
+}
+
+std::uint64_t EdgeRuntime::cold_start_count() const {
+  std::uint64_t total = state_->retired_cold_starts.load(std::memory_order_relaxed);
+  EpochGuard guard;
+  state_->functions.for_each([&](std::string_view, const FunctionVersion& version) {
+    total += version.metrics->totals().cold_starts;
+  });
+  return total;
+}
+
+}  // namespace edge

@@ -1,0 +1,28 @@
+#include <edge/stats.hpp>
+
+#include <nlohmann/json.hpp>
+
+namespace edge {
+
+nlohmann::json FunctionStats::to_json() const {
+  return {{"function_id", function_id},       {"invocations", invocations},
+          {"errors", errors},                 {"timeouts", timeouts},
+          {"cold_starts", cold_starts},       {"in_flight", in_flight},
+          {"avg_duration_ms", avg_duration_ms}, {"min_duration_ms", min_duration_ms},
+          {"max_duration_ms", max_duration_ms}, {"p50_ms", p50_ms},
+          {"p95_ms", p95_ms},                 {"p99_ms", p99_ms},
+          {"is_warm", is_warm}};
+}
+
+nlohmann::json RuntimeSummary::to_json() const {
+  nlohmann::json functions_json = nlohmann::json::array();
+  for (const FunctionStats& stats : functions) functions_json.push_back(stats.to_json());
+  return {{"node_id", node_id},
+          {"function_count", function_count},
+          {"total_invocations", total_invocations},
+          {"cold_start_count", cold_start_count},
+          {"total_errors", total_errors},
+          {"functions", std::move(functions_json)}};
+}
+
+}  // namespace edge
