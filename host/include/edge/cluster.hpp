@@ -37,7 +37,7 @@ struct ClusterHealth {
   std::uint64_t cold_starts = 0;
   double avg_cpu_percent = 0;
   double avg_memory_percent = 0;
-  std::size_t pending_functions = 0;  // least-loaded functions no node can take now
+  std::size_t pending_functions = 0;  // functions running on no node, waiting for one to qualify
   std::string status = "empty";       // empty, healthy, degraded, critical
 
   nlohmann::json to_json() const;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,6 +80,9 @@ struct EdgeFunction {
 
   // The node has every required capability and enough memory.
   bool can_run_on(const EdgeNode& node) const noexcept;
+  // Why the node cannot run this function ("missing capability 'gpu'",
+  // "not enough memory: ..."), or nullopt when it can.
+  std::optional<std::string> unmet_requirement(const EdgeNode& node) const;
   nlohmann::json to_json() const;
 };
 

@@ -257,6 +257,10 @@ void EdgeCluster::register_node(EdgeNode node) {
   }
   {
     std::lock_guard lock(state_->mutex);
+    // In service means Online, or Degraded while overloaded, as heartbeats decide.
+    if (node.status == EdgeNodeStatus::Online || node.status == EdgeNodeStatus::Degraded) {
+      node.status = State::in_service_status(node);
+    }
     NodeEntry* entry = state_->find(node.id);
     if (entry != nullptr) {
       // A drain is the operator's decision: re-registering does not undo it.
@@ -424,13 +428,16 @@ std::vector<std::string> EdgeCluster::detect_stale_nodes(double timeout_seconds)
     std::lock_guard lock(state_->mutex);
     std::vector<NodeEntry*> candidates;
     state_->heartbeats.for_each_older_than(cutoff, [&](NodeEntry* entry) { candidates.push_back(entry); });
+    std::vector<NodeEntry*> newly_offline;
     for (NodeEntry* entry : candidates) {
       if (entry->meta.status == EdgeNodeStatus::Maintenance) continue;
       stale.push_back(entry->id);
-      if (entry->meta.status == EdgeNodeStatus::Offline) continue;  // failed over already
-      state_->evacuate(*entry, /*remove_all_copies=*/false);
-      state_->set_status(*entry, EdgeNodeStatus::Offline);
+      if (entry->meta.status != EdgeNodeStatus::Offline) newly_offline.push_back(entry);
     }
+    // All of them leave the placement index before any function moves, so
+    // nothing fails over onto a node that is itself going offline.
+    for (NodeEntry* entry : newly_offline) state_->set_status(*entry, EdgeNodeStatus::Offline);
+    for (NodeEntry* entry : newly_offline) state_->evacuate(*entry, /*remove_all_copies=*/false);
   }
   std::sort(stale.begin(), stale.end());
   if (!stale.empty()) EpochDomain::global().reclaim();
@@ -461,7 +468,7 @@ ClusterHealth EdgeCluster::health() const {
     memory_sum += node.resources.memory_percent();
   });
   for (const auto& [id, intent] : state_->intents) {
-    if (intent.placement == Placement::LeastLoaded && intent.nodes.empty()) ++health.pending_functions;
+    if (intent.nodes.empty()) ++health.pending_functions;
   }
   if (health.total_nodes == 0) {
     health.status = "empty";

@@ -6,13 +6,7 @@ namespace edge {
 namespace {
 
 std::optional<std::string> capacity_rejection(const NodeLoad& load, const EdgeFunction& function) {
-  for (const std::string& capability : function.required_capabilities) {
-    if (!load.node.has_capability(capability)) return "missing capability '" + capability + "'";
-  }
-  if (function.memory_mb > load.node.resources.memory_max_mb) {
-    return "not enough memory: needs " + std::to_string(function.memory_mb) + " MB, node has " +
-           std::to_string(load.node.resources.memory_max_mb) + " MB";
-  }
+  if (std::optional<std::string> unmet = function.unmet_requirement(load.node)) return unmet;
   if (!load.runs_function &&
       load.function_count >= static_cast<std::size_t>(std::max(load.node.max_functions, 0))) {
     return "full: runs " + std::to_string(load.function_count) + " of " +

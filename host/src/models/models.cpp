@@ -4,6 +4,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "util/format_number.hpp"
+
 namespace edge {
 
 std::string_view to_string(EdgeNodeStatus status) noexcept {
@@ -61,6 +63,17 @@ bool EdgeFunction::can_run_on(const EdgeNode& node) const noexcept {
   return memory_mb <= node.resources.memory_max_mb &&
          std::all_of(required_capabilities.begin(), required_capabilities.end(),
                      [&](const std::string& capability) { return node.has_capability(capability); });
+}
+
+std::optional<std::string> EdgeFunction::unmet_requirement(const EdgeNode& node) const {
+  for (const std::string& capability : required_capabilities) {
+    if (!node.has_capability(capability)) return "missing capability '" + capability + "'";
+  }
+  if (memory_mb > node.resources.memory_max_mb) {
+    return "not enough memory: needs " + format_number(memory_mb) + " MB, node has " +
+           format_number(node.resources.memory_max_mb) + " MB";
+  }
+  return std::nullopt;
 }
 
 nlohmann::json EdgeFunction::to_json() const {

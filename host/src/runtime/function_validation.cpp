@@ -2,6 +2,8 @@
 
 #include <edge/errors.hpp>
 
+#include "util/format_number.hpp"
+
 #include <cmath>
 #include <system_error>
 
@@ -16,11 +18,11 @@ void validate_function(const EdgeFunction& function) {
     invalid("exactly one of handler and plugin must be set");
   }
   if (!std::isfinite(function.memory_mb) || function.memory_mb <= 0) {
-    invalid("memory_mb must be a positive number, got " + std::to_string(function.memory_mb));
+    invalid("memory_mb must be a positive number, got " + format_number(function.memory_mb));
   }
   if (!std::isfinite(function.timeout_seconds) || function.timeout_seconds <= 0) {
     invalid("timeout_seconds must be a positive number, got " +
-            std::to_string(function.timeout_seconds));
+            format_number(function.timeout_seconds));
   }
   if (!function.plugin.empty()) {
     std::error_code error;

@@ -6,6 +6,7 @@
 #include "plugin/host_api.hpp"
 #include "runtime/function_validation.hpp"
 #include "runtime/function_version.hpp"
+#include "util/format_number.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -64,7 +65,7 @@ std::string run_plugin(const FunctionVersion& version, std::string_view input,
   const std::string message = call.error_set ? call.error : std::string("no message");
   if (result == EDGE_DEADLINE_EXCEEDED) {
     throw TimeoutError("function '" + version.function.id + "' stopped at its deadline (" +
-                       std::to_string(version.function.timeout_seconds) + " s): " + message);
+                       format_number(version.function.timeout_seconds) + " s): " + message);
   }
   throw EdgeExecutionError("function '" + version.function.id + "' failed: " + message);
 }
@@ -106,13 +107,9 @@ void EdgeRuntime::update_node(const EdgeNode& node) {
 void EdgeRuntime::deploy(EdgeFunction function) {
   validate_function(function);
   const EdgeNode node = this->node();
-  if (!function.can_run_on(node)) {
-    std::string why = function.memory_mb > node.resources.memory_max_mb
-                          ? "needs " + std::to_string(function.memory_mb) + " MB, node has " +
-                                std::to_string(node.resources.memory_max_mb) + " MB"
-                          : std::string("node lacks a required capability");
+  if (const std::optional<std::string> unmet = function.unmet_requirement(node)) {
     throw DeploymentError("cannot deploy function '" + function.id + "' on node '" + node.id +
-                          "': " + why);
+                          "': " + *unmet);
   }
   {
     std::lock_guard lock(state_->write_mutex);
@@ -193,9 +190,9 @@ EdgeRuntime::CallResult EdgeRuntime::invoke_detailed(std::string_view function_i
   finish(elapsed, timed_out, timed_out);
   if (timed_out) {
     throw TimeoutError("function '" + version->function.id + "' took " +
-                       std::to_string(static_cast<double>(result.duration_ns) / 1e6) +
+                       format_number(static_cast<double>(result.duration_ns) / 1e6) +
                        " ms, longer than its timeout of " +
-                       std::to_string(version->function.timeout_seconds) + " s");
+                       format_number(version->function.timeout_seconds) + " s");
   }
   return result;
 }
