@@ -47,7 +47,7 @@ void EpochDomain::retire_erased(void* object, void (*destroy)(void*)) {
 }
 
 std::uint64_t EpochDomain::oldest_reader_epoch() const noexcept {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  full_fence();
   std::uint64_t oldest = std::numeric_limits<std::uint64_t>::max();
   for (const ReaderSlot* slot = slots_.load(std::memory_order_acquire); slot != nullptr;
        slot = slot->next) {
