@@ -1,0 +1,491 @@
+// load_topology: the YAML topology file to a validated Topology. The format
+// is documented key by key in config/README.md; keep the two in step.
+#include <edge/errors.hpp>
+#include <edge/plugin.hpp>
+#include <edge/topology.hpp>
+
+#include "topology/yaml_reader.hpp"
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <map>
+#include <sstream>
+#include <system_error>
+#include <utility>
+
+namespace edge {
+namespace {
+
+using topology_internal::ConfigContext;
+using topology_internal::Entry;
+using topology_internal::MapReader;
+using topology_internal::NumberRule;
+using topology_internal::Position;
+using topology_internal::position_of;
+using topology_internal::quote;
+using topology_internal::Value;
+
+// A topology file is a few kilobytes. yaml-cpp 0.7 needs about 500 bytes per
+// node of the document (a 1 MiB list of one-letter items peaks at 250 MB), so
+// a wrong path (a disk image, /dev/zero) must not reach it.
+constexpr std::size_t kMaxFileBytes = std::size_t{1024} * 1024;
+
+// Upper bounds keep every figure convertible to std::chrono durations later.
+constexpr double kMaxSeconds = 86'400;
+constexpr double kMaxFunctionMemoryMb = 1'048'576;  // 1 TiB
+constexpr long long kMaxFunctionsPerNode = 100'000;
+
+constexpr NumberRule kHeartbeatTimeoutRule{0, true, kMaxSeconds, "a positive number of seconds"};
+constexpr NumberRule kTimeoutRule{0, true, kMaxSeconds, "a positive number of seconds"};
+constexpr NumberRule kMemoryRule{0, true, kMaxFunctionMemoryMb, "a positive number of megabytes"};
+constexpr NumberRule kCpuRule{0, false, 100, "a number from 0 to 100"};
+constexpr NumberRule kNodeMemoryRule{0, false, 1e15, "a number of megabytes >= 0"};
+
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int descriptor) noexcept : descriptor_(descriptor) {}
+  ~FileDescriptor() {
+    if (descriptor_ >= 0) ::close(descriptor_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const noexcept { return descriptor_; }
+
+ private:
+  int descriptor_;
+};
+
+std::string errno_text(int error) {
+  return std::error_code(error, std::generic_category()).message();
+}
+
+std::string read_whole_file(const ConfigContext& context) {
+  const FileDescriptor file(::open(context.file().c_str(), O_RDONLY | O_CLOEXEC));
+  if (file.get() < 0) context.fail({}, "cannot open: " + errno_text(errno));
+  struct stat status {};
+  if (::fstat(file.get(), &status) != 0) context.fail({}, "cannot read: " + errno_text(errno));
+  if (S_ISDIR(status.st_mode)) context.fail({}, "cannot open: " + errno_text(EISDIR));
+
+  std::string text;
+  std::array<char, std::size_t{64} * 1024> buffer{};
+  for (;;) {
+    const ssize_t count = ::read(file.get(), buffer.data(), buffer.size());
+    if (count < 0 && errno == EINTR) continue;
+    if (count < 0) context.fail({}, "cannot read: " + errno_text(errno));
+    if (count == 0) break;
+    if (text.size() + static_cast<std::size_t>(count) > kMaxFileBytes) {
+      context.fail({}, "cannot read: larger than 1 MiB; a topology file is small");
+    }
+    text.append(buffer.data(), static_cast<std::size_t>(count));
+  }
+  return text;
+}
+
+// Records where each document starts, nothing else.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> marks;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// The file's one document; null when the file has none.
+//
+// Not YAML::LoadAll: in yaml-cpp 0.7 a token that cannot start a node (a
+// ',' at the top level, for one) is never consumed, and LoadAll then adds
+// empty documents until memory runs out (yaml-cpp issue #1040, fixed after
+// 0.8.0). So the documents are first counted with a bounded loop, and a
+// document starting where the previous one started is that stuck token.
+YAML::Node parse_document(const ConfigContext& context, const std::string& text) {
+  try {
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    DocumentStarts starts;
+    while (starts.marks.size() < 3 && parser.HandleNextDocument(starts)) {
+      const std::size_t count = starts.marks.size();
+      if (count >= 2 && starts.marks[count - 1].pos == starts.marks[count - 2].pos) {
+        const YAML::Mark& stuck = starts.marks.back();
+        const auto offset = static_cast<std::size_t>(stuck.pos);
+        const bool ascii = offset < text.size() && static_cast<unsigned char>(text[offset]) < 0x80U;
+        context.fail(
+            position_of(stuck),
+            "invalid YAML: unexpected " + (ascii ? quote(std::string_view(text).substr(offset, 1))
+                                                 : std::string("character")));
+      }
+    }
+    if (starts.marks.size() > 1) {
+      context.fail(position_of(starts.marks[1]),
+                   "expected one YAML document, found a second one (after '---')");
+    }
+    return starts.marks.empty() ? YAML::Node() : YAML::Load(text);
+  } catch (const YAML::DeepRecursion& error) {
+    // yaml-cpp's own message here is just "bad file".
+    context.fail(position_of(error.mark),
+                 "invalid YAML: nested too deeply (yaml-cpp's parser stops at depth " +
+                     std::to_string(error.depth()) + ")");
+  } catch (const YAML::Exception& error) {
+    context.fail(position_of(error.mark), "invalid YAML: " + error.msg);
+  }
+}
+
+// Everything one load needs besides the document.
+struct Loader {
+  const ConfigContext& context;
+  std::filesystem::path plugin_dir;
+  // Each plugin file is inspected (loaded and unloaded) once per load.
+  std::map<std::filesystem::path, PluginInfo> inspected;
+};
+
+// The label of a list item in key errors: "node 'gw-1'" once its id reads
+// well, else its path "nodes[3]".
+std::string item_label(const MapReader& fields, std::string_view kind, const std::string& path) {
+  const Entry* id = fields.find("id");
+  if (id != nullptr && id->value_node.IsScalar() &&
+      topology_internal::is_valid_id(id->value_node.Scalar())) {
+    return std::string(kind) + " " + quote(id->value_node.Scalar());
+  }
+  return path;
+}
+
+// Reads the required `id` and rejects one seen before in the same list.
+std::string read_unique_id(const Loader& loader, const MapReader& fields, const Value& item,
+                           std::string_view kind, std::map<std::string, Position>& seen) {
+  const Entry* entry = fields.find("id");
+  if (entry == nullptr) loader.context.fail(item.where, item.path + ": missing required key 'id'");
+  const Value value = fields.value_of(*entry);
+  std::string id = topology_internal::read_id(loader.context, value);
+  const auto [first, inserted] = seen.emplace(id, value.where);
+  if (!inserted) {
+    loader.context.fail(value.where, "duplicate " + std::string(kind) + " id " + quote(id) +
+                                         " (first defined at line " +
+                                         std::to_string(first->second.line) + ")");
+  }
+  return id;
+}
+
+ResourceUsage read_resources(const Loader& loader, const Value& value, std::string_view label) {
+  const MapReader fields(loader.context, value);
+  fields.check_keys({"cpu_percent", "memory_mb", "memory_max_mb"},
+                    "resources of " + std::string(label));
+  ResourceUsage resources;
+  for (const Entry& entry : fields.entries()) {
+    const Value field = fields.value_of(entry);
+    if (entry.key == "cpu_percent") {
+      resources.cpu_percent = topology_internal::read_number(loader.context, field, kCpuRule);
+    } else if (entry.key == "memory_mb") {
+      resources.memory_mb = topology_internal::read_number(loader.context, field, kNodeMemoryRule);
+    } else {
+      resources.memory_max_mb =
+          topology_internal::read_number(loader.context, field, kNodeMemoryRule);
+    }
+  }
+  return resources;
+}
+
+EdgeNode read_node(const Loader& loader, const Value& item, std::map<std::string, Position>& ids) {
+  const MapReader fields(loader.context, item);
+  const std::string label = item_label(fields, "node", item.path);
+  fields.check_keys({"id", "name", "location", "capabilities", "max_functions", "resources"},
+                    label);
+
+  EdgeNode node;
+  node.id = read_unique_id(loader, fields, item, "node", ids);
+  node.name = node.id;
+  for (const Entry& entry : fields.entries()) {
+    const Value field = fields.value_of(entry);
+    if (entry.key == "name") {
+      node.name = topology_internal::read_string(loader.context, field, false);
+    } else if (entry.key == "location") {
+      node.location = topology_internal::read_string(loader.context, field, true);
+    } else if (entry.key == "capabilities") {
+      node.capabilities = topology_internal::read_string_list(loader.context, field, "capability");
+    } else if (entry.key == "max_functions") {
+      node.max_functions = static_cast<int>(topology_internal::read_integer(
+          loader.context, field, 1, kMaxFunctionsPerNode, "a whole number from 1 to 100000"));
+    } else if (entry.key == "resources") {
+      node.resources = read_resources(loader, field, label);
+    }
+  }
+  return node;
+}
+
+std::map<std::string, std::string> read_environment(const Loader& loader, const Value& value,
+                                                    std::string_view label) {
+  const MapReader fields(loader.context, value);
+  fields.check_unique_keys("environment of " + std::string(label));
+  std::map<std::string, std::string> environment;
+  for (const Entry& entry : fields.entries()) {
+    // Plugins look names up as C strings, and a sandboxed worker may one day
+    // get them as real environment variables: keep them portable.
+    const std::string& name = entry.key;
+    bool valid = !name.empty() && !(name.front() >= '0' && name.front() <= '9');
+    for (const char character : name) {
+      valid = valid &&
+              ((character >= 'a' && character <= 'z') || (character >= 'A' && character <= 'Z') ||
+               (character >= '0' && character <= '9') || character == '_');
+    }
+    if (!valid) {
+      loader.context.fail(position_of(entry.key_node),
+                          value.path + ": " + quote(name) +
+                              " is not a valid variable name (expected letters, digits and _, "
+                              "not starting with a digit)");
+    }
+    environment.emplace(name, topology_internal::read_string(
+                                  loader.context, entry.value(value.path + "." + name), true));
+  }
+  return environment;
+}
+
+Placement read_placement(const Loader& loader, const Value& value) {
+  const std::string text = topology_internal::read_string(loader.context, value, true);
+  if (text == "all") return Placement::All;
+  if (text == "least_loaded") return Placement::LeastLoaded;
+  loader.context.fail(value.where, value.path + ": unknown placement " + quote(text) +
+                                       " (expected all or least_loaded)");
+}
+
+// A value with '/' or ending in ".so" is a path (relative: against
+// plugin_dir); anything else names <plugin_dir>/<name>.so.
+std::filesystem::path resolve_plugin(const Loader& loader, const Value& value,
+                                     const std::string& text) {
+  const bool is_path = text.find('/') != std::string::npos || text.ends_with(".so");
+  if (!is_path && !topology_internal::is_valid_id(text)) {
+    loader.context.fail(value.where, value.path +
+                                         ": expected a plugin name (A-Z a-z 0-9 . _ -) or a path "
+                                         "to a .so file, got " +
+                                         topology_internal::describe(value.node));
+  }
+  std::filesystem::path path =
+      is_path ? std::filesystem::path(text) : loader.plugin_dir / (text + ".so");
+  if (path.is_relative()) path = loader.plugin_dir / path;
+  path = path.lexically_normal();
+
+  std::error_code error;
+  const std::filesystem::file_status status = std::filesystem::status(path, error);
+  if (!std::filesystem::exists(status)) {
+    loader.context.fail(value.where,
+                        value.path + ": plugin " + quote(text) + " not found: " + path.string());
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    loader.context.fail(
+        value.where, value.path + ": plugin " + quote(text) + " is not a file: " + path.string());
+  }
+  return path;
+}
+
+const PluginInfo& inspect(Loader& loader, const Value& value, const std::string& text,
+                          const std::filesystem::path& path) {
+  if (const auto found = loader.inspected.find(path); found != loader.inspected.end()) {
+    return found->second;
+  }
+  try {
+    return loader.inspected.emplace(path, inspect_plugin(path)).first->second;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& error) {
+    loader.context.fail(
+        value.where, value.path + ": plugin " + quote(text) + " cannot be used: " + error.what());
+  }
+}
+
+FunctionSpec read_function(Loader& loader, const Value& item,
+                           std::map<std::string, Position>& ids) {
+  const MapReader fields(loader.context, item);
+  const std::string label = item_label(fields, "function", item.path);
+  fields.check_keys({"id", "plugin", "name", "memory_mb", "timeout_seconds", "environment",
+                     "required_capabilities", "placement"},
+                    label);
+
+  FunctionSpec spec;
+  EdgeFunction& function = spec.function;
+  function.id = read_unique_id(loader, fields, item, "function", ids);
+  function.name = function.id;
+  const Entry* plugin_entry = fields.find("plugin");
+  if (plugin_entry == nullptr) {
+    loader.context.fail(item.where, item.path + ": missing required key 'plugin'");
+  }
+  const Value plugin_value = fields.value_of(*plugin_entry);
+  const std::string plugin_text =
+      topology_internal::read_string(loader.context, plugin_value, false);
+
+  bool has_memory = false;
+  bool has_timeout = false;
+  bool has_capabilities = false;
+  for (const Entry& entry : fields.entries()) {
+    const Value field = fields.value_of(entry);
+    if (entry.key == "name") {
+      function.name = topology_internal::read_string(loader.context, field, false);
+    } else if (entry.key == "memory_mb") {
+      function.memory_mb = topology_internal::read_number(loader.context, field, kMemoryRule);
+      has_memory = true;
+    } else if (entry.key == "timeout_seconds") {
+      function.timeout_seconds =
+          topology_internal::read_number(loader.context, field, kTimeoutRule);
+      has_timeout = true;
+    } else if (entry.key == "environment") {
+      function.environment = read_environment(loader, field, label);
+    } else if (entry.key == "required_capabilities") {
+      function.required_capabilities =
+          topology_internal::read_string_list(loader.context, field, "capability");
+      has_capabilities = true;
+    } else if (entry.key == "placement") {
+      spec.placement = read_placement(loader, field);
+    }
+  }
+
+  function.plugin = resolve_plugin(loader, plugin_value, plugin_text);
+  const PluginInfo& info = inspect(loader, plugin_value, plugin_text, function.plugin);
+  // The descriptor's 0 means "the host's default", which EdgeFunction holds.
+  if (!has_memory && info.default_memory_mb != 0) {
+    function.memory_mb = info.default_memory_mb;
+    if (function.memory_mb > kMaxFunctionMemoryMb) {
+      loader.context.fail(plugin_value.where,
+                          plugin_value.path + ": plugin " + quote(plugin_text) + " asks for " +
+                              std::to_string(info.default_memory_mb) +
+                              " MB by default, more than allowed; set memory_mb");
+    }
+  }
+  if (!has_timeout && info.default_timeout_ms != 0) {
+    function.timeout_seconds = info.default_timeout_ms / 1000.0;
+    if (function.timeout_seconds > kMaxSeconds) {
+      loader.context.fail(plugin_value.where, plugin_value.path + ": plugin " + quote(plugin_text) +
+                                                  " has a default timeout of " +
+                                                  std::to_string(info.default_timeout_ms) +
+                                                  " ms, more than allowed; set timeout_seconds");
+    }
+  }
+  if (!has_capabilities) function.required_capabilities = info.required_capabilities;
+  return spec;
+}
+
+// `nodes:` or `functions:` with nothing under it (everything commented out)
+// reads as an empty list.
+template <typename Read>
+void for_each_item(const Loader& loader, const MapReader& top, std::string_view key, Read read) {
+  const Entry* entry = top.find(key);
+  if (entry == nullptr || entry->value_node.IsNull()) return;
+  const Value list = top.value_of(*entry);
+  topology_internal::require_list(loader.context, list);
+  std::size_t index = 0;
+  for (const YAML::Node& node : list.node) {
+    const Value item{node, position_of(node), list.path + "[" + std::to_string(index++) + "]"};
+    topology_internal::require_map(loader.context, item);
+    read(item);
+  }
+}
+
+void read_cluster(const Loader& loader, const MapReader& top, Topology& topology) {
+  const Entry* entry = top.find("cluster");
+  if (entry == nullptr || entry->value_node.IsNull()) return;
+  const MapReader fields(loader.context, top.value_of(*entry));
+  fields.check_keys({"name", "heartbeat_timeout_seconds"}, "cluster");
+  for (const Entry& field : fields.entries()) {
+    const Value value = fields.value_of(field);
+    if (field.key == "name") {
+      topology.cluster_name = topology_internal::read_string(loader.context, value, false);
+    } else {
+      topology.heartbeat_timeout_seconds =
+          topology_internal::read_number(loader.context, value, kHeartbeatTimeoutRule);
+    }
+  }
+}
+
+// plugin_dir from the file (relative: against the file's folder), checked to
+// be a directory unless the caller overrides it.
+std::filesystem::path read_plugin_dir(const ConfigContext& context, const MapReader& top,
+                                      const std::filesystem::path& folder, bool overridden) {
+  const Entry* entry = top.find("plugin_dir");
+  if (entry == nullptr) return folder;
+  const Value value = top.value_of(*entry);
+  const std::filesystem::path written = topology_internal::read_string(context, value, false);
+  std::filesystem::path directory = (folder / written).lexically_normal();
+  if (!overridden) {
+    std::error_code error;
+    const std::filesystem::file_status status = std::filesystem::status(directory, error);
+    if (!std::filesystem::exists(status)) {
+      context.fail(value.where, value.path + ": " + directory.string() + " does not exist");
+    }
+    if (!std::filesystem::is_directory(status)) {
+      context.fail(value.where, value.path + ": " + directory.string() + " is not a directory");
+    }
+  }
+  return directory;
+}
+
+// Absolute and lexically normal; the working directory may be gone.
+std::filesystem::path absolute_path(const ConfigContext& context, const std::filesystem::path& path,
+                                    std::string_view what) {
+  std::error_code error;
+  const std::filesystem::path absolute = std::filesystem::absolute(path, error);
+  if (error) {
+    context.fail({}, std::string(what) + " " + quote(path.string()) +
+                         " has no absolute path: " + error.message());
+  }
+  return absolute.lexically_normal();
+}
+
+}  // namespace
+
+Topology load_topology(const std::filesystem::path& file) { return load_topology(file, {}); }
+
+Topology load_topology(const std::filesystem::path& file, const TopologyOptions& options) {
+  const ConfigContext context(file);
+  const std::string text = read_whole_file(context);
+  Topology topology;
+  topology.source = absolute_path(context, file, "the topology file");
+  const std::filesystem::path folder = topology.source.parent_path();
+
+  const YAML::Node root = parse_document(context, text);
+  Loader loader{context, folder, {}};
+  if (options.plugin_dir) {
+    loader.plugin_dir = absolute_path(context, *options.plugin_dir, "the plugin directory given");
+  }
+  if (root.IsNull()) {
+    topology.plugin_dir = loader.plugin_dir;
+    return topology;  // an empty file is an empty topology
+  }
+  if (!root.IsMap()) {
+    context.fail(position_of(root),
+                 "expected a map with the keys cluster, plugin_dir, nodes, functions at the top "
+                 "level, got " +
+                     topology_internal::describe(root));
+  }
+  const MapReader top(context, Value{root, position_of(root), ""});
+  top.check_keys({"cluster", "plugin_dir", "nodes", "functions"}, "the top-level map");
+
+  read_cluster(loader, top, topology);
+  const std::filesystem::path file_plugin_dir =
+      read_plugin_dir(context, top, folder, options.plugin_dir.has_value());
+  if (!options.plugin_dir) loader.plugin_dir = file_plugin_dir;
+  topology.plugin_dir = loader.plugin_dir;
+
+  std::map<std::string, Position> node_ids;
+  for_each_item(loader, top, "nodes", [&](const Value& item) {
+    topology.nodes.push_back(read_node(loader, item, node_ids));
+  });
+  std::map<std::string, Position> function_ids;
+  for_each_item(loader, top, "functions", [&](const Value& item) {
+    topology.functions.push_back(read_function(loader, item, function_ids));
+  });
+  return topology;
+}
+
+}  // namespace edge
