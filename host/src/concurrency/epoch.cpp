@@ -51,7 +51,7 @@ std::uint64_t EpochDomain::oldest_reader_epoch() const noexcept {
   std::uint64_t oldest = std::numeric_limits<std::uint64_t>::max();
   for (const ReaderSlot* slot = slots_.load(std::memory_order_acquire); slot != nullptr;
        slot = slot->next) {
-    const std::uint64_t epoch = slot->epoch.load(std::memory_order_acquire);
+    const std::uint64_t epoch = slot->epoch.load(std::memory_order_seq_cst);
     if (epoch != 0) oldest = std::min(oldest, epoch);
   }
   return oldest;

@@ -1,6 +1,10 @@
 // A string-keyed hash index whose lookups take no lock: the table behind
 // EdgeRuntime's functions and EdgeCluster's nodes and routes.
 //
+// Every publication and every reader load is seq_cst: the epoch protocol's
+// correctness argument needs them in the single total order (see
+// EpochDomain::enter); on x86 such loads are plain moves.
+//
 // Readers call find()/for_each() inside an EpochGuard; the pointers they get
 // stay valid until the guard ends. Writers (insert_or_replace, erase) must be
 // serialised by the caller (one mutex per map); replaced and erased values,
@@ -44,11 +48,11 @@ class ReadMostlyMap {
 
   // Reader: the value stored under `key`, or nullptr. Call inside a guard.
   T* find(std::string_view key) const noexcept {
-    const Table* table = table_.load(std::memory_order_acquire);
+    const Table* table = table_.load(std::memory_order_seq_cst);
     if (table == nullptr) return nullptr;
     const std::size_t hash = hash_of(key);
     for (std::size_t i = hash & table->mask;; i = (i + 1) & table->mask) {
-      Entry* entry = table->slots[i].load(std::memory_order_acquire);
+      Entry* entry = table->slots[i].load(std::memory_order_seq_cst);
       if (entry == nullptr) return nullptr;
       if (entry != tombstone() && entry->hash == hash && entry->key == key) return &entry->value;
     }
@@ -57,10 +61,10 @@ class ReadMostlyMap {
   // Reader: calls visit(key, value) for every entry, in no particular order.
   template <class Visit>
   void for_each(Visit&& visit) const {
-    const Table* table = table_.load(std::memory_order_acquire);
+    const Table* table = table_.load(std::memory_order_seq_cst);
     if (table == nullptr) return;
     for (std::size_t i = 0; i <= table->mask; ++i) {
-      Entry* entry = table->slots[i].load(std::memory_order_acquire);
+      Entry* entry = table->slots[i].load(std::memory_order_seq_cst);
       if (entry != nullptr && entry != tombstone()) {
         visit(std::string_view(entry->key), entry->value);
       }
@@ -78,7 +82,7 @@ class ReadMostlyMap {
     Table* table = table_.load(std::memory_order_relaxed);
     if (table != nullptr) {
       if (std::atomic<Entry*>* slot = find_slot(*table, fresh->key, fresh->hash)) {
-        Entry* old = slot->exchange(fresh.get(), std::memory_order_acq_rel);
+        Entry* old = slot->exchange(fresh.get(), std::memory_order_seq_cst);
         EpochDomain::global().retire(old);
         return fresh.release()->value;
       }
@@ -97,7 +101,7 @@ class ReadMostlyMap {
     if (table == nullptr) return false;
     std::atomic<Entry*>* slot = find_slot(*table, key, hash_of(key));
     if (slot == nullptr) return false;
-    Entry* old = slot->exchange(tombstone(), std::memory_order_acq_rel);
+    Entry* old = slot->exchange(tombstone(), std::memory_order_seq_cst);
     EpochDomain::global().retire(old);
     live_.fetch_sub(1, std::memory_order_relaxed);
     ++tombstones_;
@@ -141,7 +145,7 @@ class ReadMostlyMap {
     for (std::size_t i = entry->hash & table.mask;; i = (i + 1) & table.mask) {
       // Tombstones are not reused: a reader may be probing past them.
       if (table.slots[i].load(std::memory_order_relaxed) == nullptr) {
-        table.slots[i].store(entry, std::memory_order_release);
+        table.slots[i].store(entry, std::memory_order_seq_cst);
         return;
       }
     }
@@ -158,7 +162,7 @@ class ReadMostlyMap {
         if (entry != nullptr && entry != tombstone()) place(*table, entry);
       }
     }
-    table_.store(table.get(), std::memory_order_release);
+    table_.store(table.get(), std::memory_order_seq_cst);
     EpochDomain::global().retire(old);
     tombstones_ = 0;
     return table.release();

@@ -32,10 +32,57 @@ FunctionMetrics::~FunctionMetrics() {
   for (auto& shard : shards_) delete shard.load(std::memory_order_relaxed);
 }
 
+namespace {
+
+// Live threads get distinct shard indices: each claims the lowest free bit of
+// a process-wide mask and frees it when it exits. (A plain counter would let
+// two live threads, e.g. the 3rd and the 11th ever started, share a shard and
+// bounce its cache line.) Past 64 live threads indices repeat, which only
+// costs speed.
+class ShardLease {
+ public:
+  ShardLease() {
+    std::uint64_t used = mask().load(std::memory_order_relaxed);
+    for (;;) {
+      if (~used == 0) {
+        bit_ = -1;
+        index_ = static_cast<int>(overflow().fetch_add(1, std::memory_order_relaxed));
+        return;
+      }
+      const int bit = std::countr_one(used);
+      if (mask().compare_exchange_weak(used, used | (std::uint64_t{1} << bit),
+                                       std::memory_order_acq_rel)) {
+        bit_ = bit;
+        index_ = bit;
+        return;
+      }
+    }
+  }
+  ~ShardLease() {
+    if (bit_ >= 0) mask().fetch_and(~(std::uint64_t{1} << bit_), std::memory_order_acq_rel);
+  }
+  ShardLease(const ShardLease&) = delete;
+  ShardLease& operator=(const ShardLease&) = delete;
+  int index() const noexcept { return index_; }
+
+ private:
+  static std::atomic<std::uint64_t>& mask() {
+    static std::atomic<std::uint64_t> used{0};
+    return used;
+  }
+  static std::atomic<unsigned>& overflow() {
+    static std::atomic<unsigned> next{0};
+    return next;
+  }
+  int bit_ = -1;
+  int index_ = 0;
+};
+
+}  // namespace
+
 int FunctionMetrics::thread_shard_index() noexcept {
-  static std::atomic<int> next{0};
-  thread_local const int index = next.fetch_add(1, std::memory_order_relaxed) % kShards;
-  return index;
+  thread_local const ShardLease lease;
+  return lease.index() % kShards;
 }
 
 FunctionMetrics::Shard& FunctionMetrics::local() noexcept {
