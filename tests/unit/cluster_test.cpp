@@ -8,6 +8,7 @@
 #include <atomic>
 #include <mutex>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
@@ -376,4 +377,33 @@ TEST_CASE("when several nodes go stale at once, nothing fails over onto one of t
   CHECK(cluster.detect_stale_nodes(0.02) == std::vector<std::string>{"a", "b"});
   CHECK(cluster.nodes_running("f") == std::vector<std::string>{"survivor"});
   CHECK(cluster.runtime("b")->function_count() == 0);
+}
+
+TEST_CASE("plan: where a function would go, and why every other node does not qualify") {
+  EdgeCluster cluster;
+  cluster.register_node(make_node("gpu-1", {"gpu"}, 40));
+  cluster.register_node(make_node("gpu-2", {"gpu"}, 10));
+  cluster.register_node(make_node("plain"));
+  cluster.register_node(make_node("hot", {"gpu"}, 95));
+  cluster.register_node(make_node("maint", {"gpu"}));
+  cluster.drain_node("maint");
+  EdgeNode small = make_node("small", {"gpu"});
+  small.resources.memory_max_mb = 64;
+  cluster.register_node(small);
+
+  EdgeFunction infer = make_function("infer", {"gpu"});
+  infer.memory_mb = 256;
+  const PlacementPlan least = cluster.plan(infer, Placement::LeastLoaded);
+  CHECK(least.nodes == std::vector<std::string>{"gpu-2"});
+  const std::map<std::string, std::string> why(least.rejected.begin(), least.rejected.end());
+  CHECK(why.at("plain") == "missing capability 'gpu'");
+  CHECK(why.at("hot") == "node is degraded");
+  CHECK(why.at("maint") == "node is maintenance");
+  CHECK(why.at("small").find("not enough memory") == 0);
+  CHECK(why.size() == 4);
+
+  const PlacementPlan all = cluster.plan(infer, Placement::All);
+  CHECK(all.nodes == std::vector<std::string>{"gpu-1", "gpu-2", "hot"});  // Degraded serves "all"
+  CHECK(cluster.nodes_running("infer").empty());  // a dry run changes nothing
+  CHECK(all.to_json()["rejected"]["plain"] == "missing capability 'gpu'");
 }

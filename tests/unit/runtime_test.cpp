@@ -313,3 +313,44 @@ TEST_CASE("stats: durations, percentiles and JSON") {
   CHECK(summary_json["node_id"] == "node-1");
   CHECK(summary_json["functions"].size() == 2);
 }
+
+TEST_CASE("max_in_flight turns away calls beyond the limit with BusyError") {
+  EdgeRuntime runtime = make_runtime();
+  EdgeFunction sleep = plugin_function("sleep", "sleep");
+  sleep.max_in_flight = 1;
+  runtime.deploy(sleep);
+  runtime.warm_up("sleep");
+  std::thread running([&] { CHECK(runtime.invoke("sleep", "200") == "slept 200"); });
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (runtime.get_function_stats("sleep").in_flight == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::yield();
+  }
+  CHECK(error_of<BusyError>([&] { runtime.invoke("sleep", "1"); }).find("busy") != std::string::npos);
+  running.join();
+  CHECK(runtime.invoke("sleep", "1") == "slept 1");  // free again
+  const FunctionStats stats = runtime.get_function_stats("sleep");
+  CHECK(stats.invocations == 3);
+  CHECK(stats.errors == 1);
+  EdgeFunction negative = plugin_function("negative", "echo");
+  negative.max_in_flight = -1;
+  CHECK_THROWS_AS(runtime.deploy(negative), DeploymentError);
+}
+
+TEST_CASE("stats carry Prometheus-shaped histograms of call and cold-start durations") {
+  EdgeRuntime runtime = make_runtime();
+  runtime.deploy(plugin_function("sleep", "sleep"));
+  for (int i = 0; i < 4; ++i) runtime.invoke("sleep", "3");
+  const FunctionStats stats = runtime.get_function_stats("sleep");
+  const LatencyHistogram& calls = stats.duration_histogram;
+  REQUIRE(calls.upper_bounds_seconds.size() == calls.cumulative_counts.size());
+  CHECK(std::isinf(calls.upper_bounds_seconds.back()));
+  CHECK(calls.count == 4);
+  CHECK(calls.cumulative_counts.back() == 4);
+  CHECK(calls.sum_seconds >= 0.012);
+  for (std::size_t i = 0; i < calls.upper_bounds_seconds.size(); ++i) {
+    if (calls.upper_bounds_seconds[i] < 0.003) CHECK(calls.cumulative_counts[i] == 0);  // none faster than 3 ms
+    if (i > 0) CHECK(calls.cumulative_counts[i] >= calls.cumulative_counts[i - 1]);
+  }
+  CHECK(stats.cold_start_histogram.count == 1);
+  CHECK(stats.cold_start_histogram.sum_seconds > 0);
+}

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace edge {
@@ -46,6 +47,15 @@ struct ClusterHealth {
 // How a function was placed; the cluster remembers it as an intent.
 enum class Placement : std::uint8_t { All, LeastLoaded };
 std::string_view to_string(Placement placement) noexcept;
+
+// A dry run of a placement: where a function would go and, for every node
+// that does not qualify, why not ("missing capability 'gpu'", "overloaded",
+// "node is maintenance", "full: ...", "not enough memory: ...").
+struct PlacementPlan {
+  std::vector<std::string> nodes;  // where it would run (one for least-loaded)
+  std::vector<std::pair<std::string, std::string>> rejected;  // node id, reason; sorted
+  nlohmann::json to_json() const;
+};
 
 class EdgeCluster {
  public:
@@ -79,6 +89,9 @@ class EdgeCluster {
   // placement of the same id). Returns its id, or nullopt when none
   // qualifies; the function then stays pending until one does.
   std::optional<std::string> deploy_least_loaded(const EdgeFunction& function);
+  // Where `function` would be placed now, changing nothing. Invalid function:
+  // DeploymentError.
+  PlacementPlan plan(const EdgeFunction& function, Placement placement) const;
   // Forgets the function everywhere (intent included). False if unknown.
   bool remove_function(std::string_view function_id);
 

@@ -38,6 +38,13 @@ class PluginError : public EdgeExecutionError {
   using EdgeExecutionError::EdgeExecutionError;
 };
 
+// The function already runs as many calls as its max_in_flight allows; the
+// call was refused without running (HTTP 429).
+class BusyError : public EdgeExecutionError {
+ public:
+  using EdgeExecutionError::EdgeExecutionError;
+};
+
 // A function could not be deployed (invalid spec, no room, no capability).
 class DeploymentError : public Error {
  public:

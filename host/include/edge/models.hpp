@@ -77,6 +77,9 @@ struct EdgeFunction {
   double timeout_seconds = 30;
   std::map<std::string, std::string> environment;
   std::vector<std::string> required_capabilities;
+  // Calls allowed to run at once; further calls fail fast with BusyError.
+  // 0: no limit.
+  int max_in_flight = 0;
 
   // The node has every required capability and enough memory.
   bool can_run_on(const EdgeNode& node) const noexcept;

@@ -9,6 +9,15 @@
 
 namespace edge {
 
+// A cumulative histogram in Prometheus' shape: counts[i] calls took at most
+// upper_bounds_seconds[i]; the last bound is +Inf (all calls).
+struct LatencyHistogram {
+  std::vector<double> upper_bounds_seconds;
+  std::vector<std::uint64_t> cumulative_counts;
+  double sum_seconds = 0;
+  std::uint64_t count = 0;
+};
+
 struct FunctionStats {
   std::string function_id;
   std::uint64_t invocations = 0;  // every call, failed or not
@@ -25,6 +34,9 @@ struct FunctionStats {
   double p95_ms = 0;
   double p99_ms = 0;
   bool is_warm = false;
+  // Every call's duration, and every successful cold start's (load + init).
+  LatencyHistogram duration_histogram;
+  LatencyHistogram cold_start_histogram;
 
   nlohmann::json to_json() const;
 };

@@ -382,6 +382,49 @@ std::optional<std::string> EdgeCluster::deploy_least_loaded(const EdgeFunction& 
   return placed;
 }
 
+PlacementPlan EdgeCluster::plan(const EdgeFunction& function, Placement placement) const {
+  validate_function(function);
+  PlacementPlan plan;
+  std::lock_guard lock(state_->mutex);
+  const auto position = state_->intents.find(function.id);
+  const Intent* current = position != state_->intents.end() ? &position->second : nullptr;
+  const NodeEntry* best = nullptr;
+  IndexKey best_key{0, 0, nullptr};
+  state_->nodes.for_each([&](std::string_view, const NodeEntry& entry) {
+    const NodeLoad load = state_->load_of(entry, function.id);
+    const auto rejection = placement == Placement::All ? deploy_to_all_rejection(load, function)
+                                                       : least_loaded_rejection(load, function);
+    if (rejection) {
+      plan.rejected.emplace_back(entry.id, *rejection);
+      return;
+    }
+    if (placement == Placement::All) {
+      plan.nodes.push_back(entry.id);
+      return;
+    }
+    // As choose(): a node already running it competes without that copy.
+    const bool runs = current != nullptr &&
+                      std::count(current->nodes.begin(), current->nodes.end(), &entry) != 0;
+    const std::size_t count = load.function_count - (runs ? 1 : 0);
+    const IndexKey key{load_score(entry.meta.resources, count, entry.meta.max_functions), count,
+                       const_cast<NodeEntry*>(&entry)};
+    if (best == nullptr || key < best_key) {
+      best = &entry;
+      best_key = key;
+    }
+  });
+  if (best != nullptr) plan.nodes.push_back(best->id);
+  std::sort(plan.nodes.begin(), plan.nodes.end());
+  std::sort(plan.rejected.begin(), plan.rejected.end());
+  return plan;
+}
+
+nlohmann::json PlacementPlan::to_json() const {
+  nlohmann::json rejected_json = nlohmann::json::object();
+  for (const auto& [node, reason] : rejected) rejected_json[node] = reason;
+  return {{"nodes", nodes}, {"rejected", std::move(rejected_json)}};
+}
+
 bool EdgeCluster::remove_function(std::string_view function_id) {
   {
     std::lock_guard lock(state_->mutex);

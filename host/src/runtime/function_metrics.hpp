@@ -37,7 +37,10 @@ class FunctionMetrics {
   // Called around every call, by the calling thread.
   void call_started() noexcept { local().in_flight.fetch_add(1, std::memory_order_relaxed); }
   void call_finished(std::int64_t duration_ns, bool failed, bool timed_out) noexcept;
-  void cold_start_done() noexcept { local().cold_starts.fetch_add(1, std::memory_order_relaxed); }
+  // A started call turned away before running (over max_in_flight): counted
+  // as a failed invocation, with no duration.
+  void call_refused() noexcept;
+  void cold_start_done(std::int64_t duration_ns) noexcept;
 
   struct Totals {
     std::uint64_t invocations = 0;
@@ -49,8 +52,8 @@ class FunctionMetrics {
   Totals totals() const noexcept;
   // Fills every numeric field of `stats` (function_id and is_warm are the caller's).
   void fill(FunctionStats& stats) const;
-  // Cumulative counts per LatencyBuckets bucket (for Prometheus histograms).
-  std::array<std::uint64_t, LatencyBuckets::kCount> histogram() const;
+  // In-flight calls right now (sums the shards: not for every call).
+  std::int64_t in_flight() const noexcept;
 
  private:
   struct alignas(64) Shard {
@@ -63,7 +66,11 @@ class FunctionMetrics {
     std::atomic<std::int64_t> min_ns{INT64_MAX};
     std::atomic<std::int64_t> max_ns{0};
     std::array<std::atomic<std::uint64_t>, LatencyBuckets::kCount> buckets{};
+    std::atomic<std::int64_t> cold_start_sum_ns{0};
+    std::array<std::atomic<std::uint64_t>, LatencyBuckets::kCount> cold_start_buckets{};
   };
+  using Counts = std::array<std::uint64_t, LatencyBuckets::kCount>;
+  Counts sum_buckets(std::array<std::atomic<std::uint64_t>, LatencyBuckets::kCount> Shard::*field) const;
   // Shards are allocated on a thread's first call, so a deployed function
   // that is never called costs a few pointers.
   Shard& local() noexcept;

@@ -24,6 +24,9 @@ void validate_function(const EdgeFunction& function) {
     invalid("timeout_seconds must be a positive number, got " +
             format_number(function.timeout_seconds));
   }
+  if (function.max_in_flight < 0) {
+    invalid("max_in_flight must be 0 (no limit) or more, got " + std::to_string(function.max_in_flight));
+  }
   if (!function.plugin.empty()) {
     std::error_code error;
     if (!std::filesystem::is_regular_file(function.plugin, error)) {

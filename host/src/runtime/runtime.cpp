@@ -164,6 +164,15 @@ EdgeRuntime::CallResult EdgeRuntime::invoke_detailed(std::string_view function_i
 
   FunctionMetrics& metrics = *version->metrics;
   metrics.call_started();
+  if (const int limit = version->function.max_in_flight; limit > 0) [[unlikely]] {
+    // Counted after our own start, so at most `limit` calls pass (a race can
+    // only refuse one call too many, never admit one).
+    if (metrics.in_flight() > limit) {
+      metrics.call_refused();
+      throw BusyError("function '" + version->function.id + "' is busy: " + std::to_string(limit) +
+                      " calls already running (max_in_flight)");
+    }
+  }
   const Clock::time_point start = Clock::now();
   CallResult result;
   // Records the call's outcome exactly once, whichever way it ends.
@@ -174,7 +183,10 @@ EdgeRuntime::CallResult EdgeRuntime::invoke_detailed(std::string_view function_i
   try {
     if (!version->warm.load(std::memory_order_acquire)) [[unlikely]] {
       result.cold_start = make_warm(*version);
-      if (result.cold_start) metrics.cold_start_done();
+      if (result.cold_start) {
+        metrics.cold_start_done(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
+      }
     }
     result.output = version->plugin ? run_plugin(*version, input, start + version->timeout)
                                     : run_handler(*version, input);
