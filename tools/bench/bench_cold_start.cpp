@@ -1,0 +1,231 @@
+// Cold start of the echo plugin (deploy, then the first invoke: dlopen, the
+// descriptor checks, init, the call) against the per-request process model
+// (CGI / classic watchdog): spawn a tiny C echo program, write the input to
+// its stdin, read its stdout to the end, reap it.
+//
+// Between iterations the previous version is undeployed and the epoch domain
+// synchronised, so its library is really unloaded: every measured cold start
+// maps the file again (from the page cache; no disk I/O). The benchmark
+// checks /proc/self/maps each iteration and fails if echo.so stayed mapped.
+#include "bench_support.hpp"
+
+#include <edge/runtime.hpp>
+
+#include "concurrency/epoch.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <fstream>
+#include <string>
+
+extern char** environ;
+
+namespace {
+
+using edge::bench::kSmallInput;
+using Clock = std::chrono::steady_clock;
+
+double seconds_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+bool is_mapped(const std::string& file) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.size() >= file.size() &&
+        line.compare(line.size() - file.size(), file.size(), file) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Undeploys the function and waits until its version (and library) is gone.
+// Fails the benchmark when the library is still mapped afterwards. The first
+// time, also checks that it was mapped before, so the check cannot pass
+// vacuously (e.g. if the path in /proc/self/maps were spelled differently).
+bool unload(benchmark::State& state, edge::EdgeRuntime& runtime, const std::string& file) {
+  static bool checked_positive = false;
+  if (!checked_positive) {
+    if (!is_mapped(file)) {
+      state.SkipWithError("echo.so is not in /proc/self/maps while loaded: cannot check unloading");
+      return false;
+    }
+    checked_positive = true;
+  }
+  runtime.undeploy("echo");
+  edge::concurrency::EpochDomain::global().synchronize();
+  if (is_mapped(file)) {
+    state.SkipWithError(
+        "echo.so is still mapped after undeploy: the cold start would not reload it");
+    return false;
+  }
+  return true;
+}
+
+// Timed: runtime.deploy(fn) and the first (cold) runtime.invoke. The
+// deploy_us and first_invoke_us counters split the time between the two.
+void BM_ColdStart_DeployAndFirstInvoke(benchmark::State& state) {
+  edge::EdgeRuntime runtime(edge::bench::bench_node("bench-node"));
+  const edge::EdgeFunction function = edge::bench::echo_function("echo");
+  const std::string file = function.plugin.string();
+  double deploy_seconds = 0;
+  double invoke_seconds = 0;
+  std::string output;
+  for (auto _ : state) {
+    const Clock::time_point start = Clock::now();
+    runtime.deploy(function);
+    const Clock::time_point deployed = Clock::now();
+    const edge::EdgeRuntime::CallResult result = runtime.invoke_detailed("echo", kSmallInput);
+    const Clock::time_point end = Clock::now();
+    state.SetIterationTime(seconds_between(start, end));
+    deploy_seconds += seconds_between(start, deployed);
+    invoke_seconds += seconds_between(deployed, end);
+    if (!result.cold_start || result.output != kSmallInput) {
+      state.SkipWithError("the first invoke was not a cold start returning the input");
+      break;
+    }
+    if (!unload(state, runtime, file)) break;
+  }
+  state.counters["deploy_us"] =
+      benchmark::Counter(deploy_seconds * 1e6, benchmark::Counter::kAvgIterations);
+  state.counters["first_invoke_us"] =
+      benchmark::Counter(invoke_seconds * 1e6, benchmark::Counter::kAvgIterations);
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Timed: only the cold invoke (the deploy happens untimed before it).
+void BM_ColdStart_FirstInvokeOnly(benchmark::State& state) {
+  edge::EdgeRuntime runtime(edge::bench::bench_node("bench-node"));
+  const edge::EdgeFunction function = edge::bench::echo_function("echo");
+  const std::string file = function.plugin.string();
+  for (auto _ : state) {
+    runtime.deploy(function);
+    const Clock::time_point start = Clock::now();
+    const edge::EdgeRuntime::CallResult result = runtime.invoke_detailed("echo", kSmallInput);
+    state.SetIterationTime(seconds_between(start, Clock::now()));
+    if (!result.cold_start || result.output != kSmallInput) {
+      state.SkipWithError("the first invoke was not a cold start returning the input");
+      break;
+    }
+    if (!unload(state, runtime, file)) break;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The per-request process: write `input` to the child's stdin, read its
+// stdout until end of file, wait for it. `start` creates the child with the
+// pipe ends on fds 0 and 1 and returns its pid (or -1).
+template <class Start>
+bool run_process(Start&& start, std::string_view input, std::string& output) {
+  int to_child[2];
+  int from_child[2];
+  if (pipe2(to_child, O_CLOEXEC) != 0) return false;
+  if (pipe2(from_child, O_CLOEXEC) != 0) {
+    close(to_child[0]);
+    close(to_child[1]);
+    return false;
+  }
+  const pid_t pid = start(to_child[0], from_child[1]);
+  close(to_child[0]);
+  close(from_child[1]);
+  bool ok = pid > 0;
+  if (ok) {
+    // 16 bytes fit in the pipe buffer: the write cannot block on the child.
+    ok = write(to_child[1], input.data(), input.size()) == static_cast<ssize_t>(input.size());
+  }
+  close(to_child[1]);
+  output.clear();
+  char buffer[256];
+  for (;;) {
+    const ssize_t got = read(from_child[0], buffer, sizeof buffer);
+    if (got > 0) {
+      output.append(buffer, static_cast<std::size_t>(got));
+    } else if (got == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  close(from_child[0]);
+  if (pid > 0) {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    ok = ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+  return ok;
+}
+
+pid_t spawn_child(const char* program, int stdin_fd, int stdout_fd) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, stdin_fd, STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
+  char* argv[] = {const_cast<char*>(program), nullptr};
+  pid_t pid = -1;
+  const int error = posix_spawn(&pid, program, &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return error == 0 ? pid : -1;
+}
+
+pid_t fork_exec_child(const char* program, int stdin_fd, int stdout_fd) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    // dup2 clears close-on-exec on the copies; the originals close at exec.
+    if (dup2(stdin_fd, STDIN_FILENO) < 0 || dup2(stdout_fd, STDOUT_FILENO) < 0) _exit(126);
+    char* argv[] = {const_cast<char*>(program), nullptr};
+    execv(program, argv);
+    _exit(127);
+  }
+  return pid;
+}
+
+template <class Start>
+void process_per_request(benchmark::State& state, Start start) {
+  std::string output;
+  for (auto _ : state) {
+    if (!run_process(start, kSmallInput, output) || output != kSmallInput) {
+      state.SkipWithError("the echo process failed or returned something else");
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_ProcessPerRequest_PosixSpawn(benchmark::State& state, const char* program) {
+  process_per_request(state, [program](int in, int out) { return spawn_child(program, in, out); });
+}
+
+void BM_ProcessPerRequest_ForkExec(benchmark::State& state, const char* program) {
+  process_per_request(state,
+                      [program](int in, int out) { return fork_exec_child(program, in, out); });
+}
+
+}  // namespace
+
+BENCHMARK(BM_ColdStart_DeployAndFirstInvoke)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ColdStart_FirstInvokeOnly)->UseManualTime()->Unit(benchmark::kMicrosecond);
+// The child's CPU time is not the parent's: wall-clock time is the measure.
+BENCHMARK_CAPTURE(BM_ProcessPerRequest_PosixSpawn, dynamic, EDGE_BENCH_ECHO_PROCESS)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ProcessPerRequest_ForkExec, dynamic, EDGE_BENCH_ECHO_PROCESS)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+#ifdef EDGE_BENCH_ECHO_PROCESS_STATIC
+BENCHMARK_CAPTURE(BM_ProcessPerRequest_PosixSpawn, static, EDGE_BENCH_ECHO_PROCESS_STATIC)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ProcessPerRequest_ForkExec, static, EDGE_BENCH_ECHO_PROCESS_STATIC)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+#endif
+
+BENCHMARK_MAIN();
