@@ -1,6 +1,7 @@
 #include <edge/cluster.hpp>
 #include <edge/errors.hpp>
 
+#include "concurrency/epoch.hpp"
 #include "test_paths.hpp"
 
 #include <doctest/doctest.h>
@@ -61,6 +62,35 @@ TEST_CASE("register, re-register and deregister nodes") {
   CHECK_FALSE(cluster.deregister_node("a"));
   CHECK(cluster.runtime("a") == nullptr);
   CHECK(cluster.nodes_running("f").empty());
+}
+
+// Without the fix the placement index kept a pointer to the freed node:
+// AddressSanitizer (the asan preset) and valgrind report the use-after-free.
+TEST_CASE("a deregistered node is never chosen again, even after its memory is reused") {
+  EdgeCluster cluster;
+  cluster.register_node(make_node("leaving"));
+  cluster.register_node(make_node("staying", {}, 50));  // busier: the less attractive one
+  CHECK(cluster.deregister_node("leaving"));
+  edge::concurrency::EpochDomain::global().synchronize();  // the entry is freed now
+  for (int i = 0; i < 20; ++i) cluster.register_node(make_node("filler-" + std::to_string(i), {"other"}, 99));
+  CHECK(cluster.deploy_least_loaded(make_function("g")) == std::optional<std::string>("staying"));
+  CHECK(cluster.nodes_running("g") == std::vector<std::string>{"staying"});
+}
+
+TEST_CASE("a node leaving costs the other nodes' copies no cold start") {
+  EdgeCluster cluster;
+  cluster.register_node(make_node("a"));
+  cluster.register_node(make_node("b"));
+  EdgeFunction echo{"echo"};
+  echo.plugin = edge::test::plugin("echo");
+  cluster.deploy_to_all(echo);
+  CHECK(cluster.runtime("b")->invoke_detailed("echo", "x").cold_start);
+  CHECK(cluster.deregister_node("a"));
+  CHECK(cluster.drain_node("a") == false);
+  CHECK_FALSE(cluster.runtime("b")->invoke_detailed("echo", "x").cold_start);
+  cluster.register_node(make_node("c"));
+  CHECK(cluster.drain_node("c"));
+  CHECK_FALSE(cluster.runtime("b")->invoke_detailed("echo", "x").cold_start);
 }
 
 TEST_CASE("heartbeats: unknown node, offline comes back, usage drives degraded and online") {
@@ -406,4 +436,24 @@ TEST_CASE("plan: where a function would go, and why every other node does not qu
   CHECK(all.nodes == std::vector<std::string>{"gpu-1", "gpu-2", "hot"});  // Degraded serves "all"
   CHECK(cluster.nodes_running("infer").empty());  // a dry run changes nothing
   CHECK(all.to_json()["rejected"]["plain"] == "missing capability 'gpu'");
+}
+
+TEST_CASE("wait_for_idle waits for calls in flight, bounded by its timeout") {
+  EdgeCluster cluster;
+  cluster.register_node(make_node("a"));
+  EdgeFunction sleep{"sleep"};
+  sleep.plugin = edge::test::plugin("sleep");
+  cluster.deploy_to_all(sleep);
+  CHECK(cluster.wait_for_idle(std::chrono::milliseconds(0)));
+  std::atomic<bool> started{false};
+  std::thread call([&] {
+    started = true;
+    cluster.invoke("sleep", "300");
+  });
+  while (!started || cluster.in_flight() == 0) std::this_thread::yield();
+  CHECK(cluster.in_flight() == 1);
+  CHECK_FALSE(cluster.wait_for_idle(std::chrono::milliseconds(20)));
+  CHECK(cluster.wait_for_idle(std::chrono::seconds(10)));
+  CHECK(cluster.in_flight() == 0);
+  call.join();
 }

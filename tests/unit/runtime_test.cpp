@@ -354,3 +354,15 @@ TEST_CASE("stats carry Prometheus-shaped histograms of call and cold-start durat
   CHECK(stats.cold_start_histogram.count == 1);
   CHECK(stats.cold_start_histogram.sum_seconds > 0);
 }
+
+TEST_CASE("in_flight counts running calls, also on a function undeployed meanwhile") {
+  EdgeRuntime runtime = make_runtime();
+  runtime.deploy(plugin_function("sleep", "sleep"));
+  CHECK(runtime.in_flight() == 0);
+  std::thread call([&] { runtime.invoke("sleep", "200"); });
+  while (runtime.in_flight() == 0) std::this_thread::yield();
+  CHECK(runtime.undeploy("sleep"));
+  CHECK(runtime.in_flight() == 1);  // still running on the retired version
+  call.join();
+  CHECK(runtime.in_flight() == 0);
+}

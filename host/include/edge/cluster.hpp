@@ -13,6 +13,7 @@
 #include <edge/models.hpp>
 #include <edge/runtime.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
@@ -57,9 +58,18 @@ struct PlacementPlan {
   nlohmann::json to_json() const;
 };
 
+class PluginStore;
+
+struct ClusterOptions {
+  // Given to every node's runtime: plugins load by content through it (see
+  // edge/plugin_store.hpp). nullptr: runtimes load plugins by path.
+  std::shared_ptr<PluginStore> plugin_store;
+};
+
 class EdgeCluster {
  public:
   EdgeCluster();
+  explicit EdgeCluster(ClusterOptions options);
   ~EdgeCluster();
   EdgeCluster(const EdgeCluster&) = delete;
   EdgeCluster& operator=(const EdgeCluster&) = delete;
@@ -94,6 +104,18 @@ class EdgeCluster {
   PlacementPlan plan(const EdgeFunction& function, Placement placement) const;
   // Forgets the function everywhere (intent included). False if unknown.
   bool remove_function(std::string_view function_id);
+  // Makes every copy of the function a new version of the same definition
+  // on the same nodes (a plugin file changed): calls in flight finish on the
+  // old code, the next call on each node is a cold start. The plugin file
+  // need not exist now (its cold start then fails). Returns how many copies
+  // were replaced; 0 if the function is unknown or pending.
+  std::size_t redeploy(std::string_view function_id);
+  // As redeploy, unless every copy already runs (warm) the plugin content
+  // with this SHA-256: a plugin file changed to `sha256`, and only copies
+  // running something else need a new version. Copies not loaded yet are
+  // replaced too (free: nothing was loaded), so that a cold start racing
+  // with the change cannot leave old code warm.
+  std::size_t redeploy_unless_running(std::string_view function_id, std::string_view sha256);
 
   // Puts the node in Maintenance and empties it (see the spec): least-loaded
   // functions are re-placed first, deploy_to_all ones removed; waits for
@@ -120,7 +142,21 @@ class EdgeCluster {
   // The function's definition and intent, if known.
   std::optional<EdgeFunction> function(std::string_view function_id) const;
   std::optional<Placement> placement(std::string_view function_id) const;
+  // The function's stats on every node running it (node id, stats), sorted
+  // by node id: where it is warm, which plugin hash each copy runs, why a
+  // copy fails to load. Empty if unknown or pending.
+  std::vector<std::pair<std::string, FunctionStats>> function_stats(std::string_view function_id) const;
 
+  // The store every runtime loads plugins through, or nullptr.
+  const std::shared_ptr<PluginStore>& plugin_store() const noexcept;
+
+  // Calls running now, summed over every node (see EdgeRuntime::in_flight;
+  // calls still running on a node deregistered meanwhile are not counted).
+  std::int64_t in_flight() const;
+  // Polls until no call is running or `timeout` has passed; true if idle.
+  // For a graceful shutdown: stop accepting calls first, then wait, then
+  // destroy the cluster (which runs every plugin's shutdown hook).
+  bool wait_for_idle(std::chrono::milliseconds timeout) const;
   // Runs the function on the least-loaded healthy node running it (a
   // Degraded one if no healthy one does; never Offline or Maintenance).
   // Unknown everywhere: std::invalid_argument; known but nowhere servable

@@ -8,6 +8,10 @@
 // Lifetime: a replaced or undeployed function version stays alive (its plugin
 // loaded) until every call that started on it has returned; its plugin's
 // shutdown hook then runs and the library is unloaded.
+//
+// Plugins load by path, or through a shared PluginStore (edge/plugin_store.hpp)
+// when one is given: then by content (a copy named by its SHA-256), with the
+// hash shown in the function's stats and bad contents quarantined.
 #pragma once
 
 #include <edge/models.hpp>
@@ -21,9 +25,20 @@
 
 namespace edge {
 
+class PluginStore;
+
+// Whether a deploy requires the plugin file to exist now. Deferred is for a
+// definition accepted earlier and placed again (failover, a new node, a
+// hot reload): a file removed since then makes the next cold start fail
+// with "plugin file not found" instead of failing the placement.
+enum class PluginFileCheck : std::uint8_t { Required, Deferred };
+
 class EdgeRuntime {
  public:
   explicit EdgeRuntime(EdgeNode node);
+  // Loads plugins through `plugin_store` (shared: a cluster gives the same
+  // store to every runtime); nullptr loads by path, as above.
+  EdgeRuntime(EdgeNode node, std::shared_ptr<PluginStore> plugin_store);
   ~EdgeRuntime();
   EdgeRuntime(const EdgeRuntime&) = delete;
   EdgeRuntime& operator=(const EdgeRuntime&) = delete;
@@ -39,6 +54,7 @@ class EdgeRuntime {
   // start). Does not load the plugin. Throws DeploymentError when the
   // function is invalid, cannot run on this node, or the node is full.
   void deploy(EdgeFunction function);
+  void deploy(EdgeFunction function, PluginFileCheck file_check);
   // Removes the function; false if unknown. Never unloads under a running call.
   bool undeploy(std::string_view function_id);
 
@@ -73,6 +89,13 @@ class EdgeRuntime {
   std::size_t function_count() const;
   std::uint64_t total_invocations() const;
   std::uint64_t cold_start_count() const;
+  // Calls running now, on any version of any function, including functions
+  // undeployed while their calls ran. Sums per-thread counters: for polling
+  // (graceful shutdown), not for every call.
+  std::int64_t in_flight() const;
+
+  // The store plugins load through, or nullptr.
+  const std::shared_ptr<PluginStore>& plugin_store() const noexcept;
 
  private:
   struct State;

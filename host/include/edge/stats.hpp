@@ -34,6 +34,16 @@ struct FunctionStats {
   double p95_ms = 0;
   double p99_ms = 0;
   bool is_warm = false;
+  // SHA-256 of the plugin the deployed version runs; empty until it is loaded
+  // (and always without a PluginStore).
+  std::string plugin_sha256;
+  // Why the deployed version's last cold start failed; empty once loaded.
+  std::string last_error;
+  // The plugin file's current content is quarantined (it failed its checks
+  // or init): every call fails fast until the file's content changes.
+  bool quarantined = false;
+  std::string quarantine_reason;
+  std::string quarantine_sha256;
   // Every call's duration, and every successful cold start's (load + init).
   LatencyHistogram duration_histogram;
   LatencyHistogram cold_start_histogram;

@@ -1,5 +1,6 @@
 #include <edge/cluster.hpp>
 #include <edge/errors.hpp>
+#include <edge/plugin_store.hpp>
 
 #include "cluster/heartbeat_table.hpp"
 #include "cluster/placement.hpp"
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
+#include <thread>
 #include <time.h>
 #include <utility>
 
@@ -38,8 +40,10 @@ std::int64_t now_ns() {
 // A registered node. The atomics are written under the cluster mutex and read
 // lock-free by invoke routing; everything else is guarded by the mutex.
 struct NodeEntry {
-  explicit NodeEntry(EdgeNode node)
-      : id(node.id), runtime(std::make_unique<EdgeRuntime>(node)), meta(std::move(node)) {}
+  NodeEntry(EdgeNode node, std::shared_ptr<PluginStore> plugin_store)
+      : id(node.id),
+        runtime(std::make_unique<EdgeRuntime>(node, std::move(plugin_store))),
+        meta(std::move(node)) {}
 
   const std::string id;
   const std::unique_ptr<EdgeRuntime> runtime;
@@ -87,6 +91,9 @@ std::string_view to_string(Placement placement) noexcept {
 }
 
 struct EdgeCluster::State {
+  explicit State(ClusterOptions cluster_options) : options(std::move(cluster_options)) {}
+
+  const ClusterOptions options;
   mutable std::mutex mutex;  // serialises every change below
   concurrency::ReadMostlyMap<NodeEntry> nodes;
   concurrency::ReadMostlyMap<Route> routes;
@@ -111,10 +118,7 @@ struct EdgeCluster::State {
   // Recomputes a node's published status, health and score, and its place in
   // the placement index. Call after any change to the node or its functions.
   void refresh(NodeEntry& entry) {
-    if (entry.indexed) {
-      placement_index.erase({entry.indexed_score, entry.indexed_count, &entry});
-      entry.indexed = false;
-    }
+    unindex(entry);
     const std::size_t count = entry.runtime->function_count();
     const double score = load_score(entry.meta.resources, count, entry.meta.max_functions);
     entry.status.store(entry.meta.status, std::memory_order_relaxed);
@@ -125,6 +129,14 @@ struct EdgeCluster::State {
       entry.indexed = true;
       entry.indexed_score = score;
       entry.indexed_count = count;
+    }
+  }
+
+  // Takes the node out of the placement index (before it is freed, too).
+  void unindex(NodeEntry& entry) {
+    if (entry.indexed) {
+      placement_index.erase({entry.indexed_score, entry.indexed_count, &entry});
+      entry.indexed = false;
     }
   }
 
@@ -172,8 +184,11 @@ struct EdgeCluster::State {
     return best;
   }
 
+  // The cluster's API validated the definition (plugin file included) when
+  // it was given; placing it again later must not fail because the file has
+  // gone since: that copy's cold start reports it instead.
   void deploy_on(NodeEntry& entry, const EdgeFunction& function) {
-    entry.runtime->deploy(function);
+    entry.runtime->deploy(function, PluginFileCheck::Deferred);
     refresh(entry);
   }
   void undeploy_from(NodeEntry& entry, std::string_view function_id) {
@@ -181,12 +196,20 @@ struct EdgeCluster::State {
     refresh(entry);
   }
 
+  // What converge does with a copy already on a target: replace it (a new
+  // definition), or keep it warm (the same definition, only nodes change).
+  enum class ExistingCopies : std::uint8_t { Replace, Keep };
+
   // Makes `intent` run on exactly `targets`: deploys (or replaces) there and
   // removes it from every other node, then publishes the route.
   // Order matters for calls in flight: new copies first, then the route,
   // then removal of the old copies, so a call always finds one to run.
-  void converge(const std::string& function_id, Intent& intent, const std::vector<NodeEntry*>& targets) {
-    for (NodeEntry* node : targets) deploy_on(*node, intent.function);
+  void converge(const std::string& function_id, Intent& intent, const std::vector<NodeEntry*>& targets,
+                ExistingCopies existing = ExistingCopies::Replace) {
+    for (NodeEntry* node : targets) {
+      const bool has_copy = std::find(intent.nodes.begin(), intent.nodes.end(), node) != intent.nodes.end();
+      if (existing == ExistingCopies::Replace || !has_copy) deploy_on(*node, intent.function);
+    }
     const std::vector<NodeEntry*> previous = std::exchange(intent.nodes, targets);
     publish_route(function_id, intent);
     for (NodeEntry* node : previous) {
@@ -238,7 +261,8 @@ struct EdgeCluster::State {
         for (NodeEntry* node : intent.nodes) {
           if (node != &entry) remaining.push_back(node);
         }
-        converge(function_id, intent, remaining);
+        // The other copies stay warm: one node leaving costs no cold starts.
+        converge(function_id, intent, remaining, ExistingCopies::Keep);
       }
     }
   }
@@ -250,7 +274,9 @@ struct EdgeCluster::State {
   }
 };
 
-EdgeCluster::EdgeCluster() : state_(std::make_unique<State>()) {}
+EdgeCluster::EdgeCluster() : EdgeCluster(ClusterOptions{}) {}
+
+EdgeCluster::EdgeCluster(ClusterOptions options) : state_(std::make_unique<State>(std::move(options))) {}
 
 EdgeCluster::~EdgeCluster() {
   // Callers guarantee that no call is running; runtimes unload their plugins.
@@ -277,7 +303,7 @@ void EdgeCluster::register_node(EdgeNode node) {
       entry->meta = std::move(node);
     } else {
       std::string id = node.id;
-      entry = &state_->nodes.insert_or_replace(std::move(id), std::move(node));
+      entry = &state_->nodes.insert_or_replace(std::move(id), std::move(node), state_->options.plugin_store);
       entry->heartbeat_index = state_->heartbeats.allocate(entry, now_ns());
       entry->last_heartbeat = &state_->heartbeats.slot(entry->heartbeat_index);
     }
@@ -295,6 +321,10 @@ bool EdgeCluster::deregister_node(std::string_view node_id) {
     NodeEntry* entry = state_->find(node_id);
     if (entry == nullptr) return false;
     state_->evacuate(*entry, /*remove_all_copies=*/true);
+    // The entry is still in the placement index (every refresh, evacuating's
+    // too, puts it there): take it out, or a later placement would pick a
+    // freed node.
+    state_->unindex(*entry);
     state_->heartbeats.release(entry->heartbeat_index);
     state_->nodes.erase(node_id);  // retired: in-flight calls finish first
   }
@@ -436,6 +466,32 @@ bool EdgeCluster::remove_function(std::string_view function_id) {
   }
   EpochDomain::global().reclaim();
   return true;
+}
+
+std::size_t EdgeCluster::redeploy(std::string_view function_id) {
+  return redeploy_unless_running(function_id, {});
+}
+
+std::size_t EdgeCluster::redeploy_unless_running(std::string_view function_id, std::string_view sha256) {
+  std::size_t replaced = 0;
+  {
+    std::lock_guard lock(state_->mutex);
+    const auto position = state_->intents.find(function_id);
+    if (position == state_->intents.end()) return 0;
+    const Intent& intent = position->second;
+    if (!sha256.empty() && std::all_of(intent.nodes.begin(), intent.nodes.end(), [&](const NodeEntry* node) {
+          const FunctionStats stats = node->runtime->get_function_stats(function_id);
+          return stats.is_warm && stats.plugin_sha256 == sha256;
+        })) {
+      return 0;
+    }
+    for (NodeEntry* node : intent.nodes) {
+      state_->deploy_on(*node, intent.function);
+      ++replaced;
+    }
+  }
+  EpochDomain::global().reclaim();
+  return replaced;
 }
 
 bool EdgeCluster::drain_node(std::string_view node_id) {
@@ -592,6 +648,47 @@ std::optional<Placement> EdgeCluster::placement(std::string_view function_id) co
   const auto position = state_->intents.find(function_id);
   if (position == state_->intents.end()) return std::nullopt;
   return position->second.placement;
+}
+
+std::vector<std::pair<std::string, FunctionStats>> EdgeCluster::function_stats(
+    std::string_view function_id) const {
+  std::vector<std::pair<std::string, FunctionStats>> result;
+  {
+    std::lock_guard lock(state_->mutex);  // keeps the nodes (and runtimes) registered
+    const auto position = state_->intents.find(function_id);
+    if (position == state_->intents.end()) return result;
+    for (const NodeEntry* node : position->second.nodes) {
+      result.emplace_back(node->id, node->runtime->get_function_stats(function_id));
+    }
+  }
+  std::sort(result.begin(), result.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  return result;
+}
+
+const std::shared_ptr<PluginStore>& EdgeCluster::plugin_store() const noexcept {
+  return state_->options.plugin_store;
+}
+
+std::int64_t EdgeCluster::in_flight() const {
+  std::int64_t total = 0;
+  std::lock_guard lock(state_->mutex);
+  state_->nodes.for_each(
+      [&](std::string_view, const NodeEntry& entry) { total += entry.runtime->in_flight(); });
+  return total;
+}
+
+bool EdgeCluster::wait_for_idle(std::chrono::milliseconds timeout) const {
+  // Polling: a call's end is not signalled (that would cost every call a
+  // shared write); a few milliseconds of delay only matter at shutdown.
+  constexpr std::chrono::milliseconds kPollInterval{5};
+  const Clock::time_point deadline = Clock::now() + timeout;
+  for (;;) {
+    if (in_flight() <= 0) return true;
+    const Clock::time_point now = Clock::now();
+    if (now >= deadline) return false;
+    std::this_thread::sleep_for(std::min<Clock::duration>(kPollInterval, deadline - now));
+  }
 }
 
 std::string EdgeCluster::invoke(std::string_view function_id, std::string_view input) {

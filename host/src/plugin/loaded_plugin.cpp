@@ -19,46 +19,46 @@ struct CheckedLibrary {
   const edge_plugin_descriptor* descriptor = nullptr;
 };
 
-[[noreturn]] void refuse(const std::filesystem::path& file, const std::string& reason) {
-  throw PluginError("plugin " + file.string() + ": " + reason);
+[[noreturn]] void refuse(const PluginSource& source, const std::string& reason) {
+  throw PluginError(plugin_label(source) + ": " + reason);
 }
 
-CheckedLibrary open_and_check(const std::filesystem::path& file) {
+CheckedLibrary open_and_check(const std::filesystem::path& file, const PluginSource& source) {
   CheckedLibrary checked;
   std::error_code exists_error;
   if (!std::filesystem::is_regular_file(file, exists_error)) {
-    refuse(file, "no such file");
+    refuse(source, "plugin file not found (no such file)");
   }
   if (const std::optional<std::string> problem = check_elf_file(file)) {
-    refuse(file, "cannot be loaded as a shared library: " + *problem);
+    refuse(source, "cannot be loaded as a shared library: " + *problem);
   }
   try {
     // rtld_now: a plugin with unresolved symbols fails here, not mid-call.
     checked.library = std::make_unique<boost::dll::shared_library>(
         file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   } catch (const boost::system::system_error& error) {
-    refuse(file, std::string("cannot be loaded as a shared library: ") + error.what());
+    refuse(source, std::string("cannot be loaded as a shared library: ") + error.what());
   }
   if (!checked.library->has(EDGE_PLUGIN_ENTRY_SYMBOL)) {
-    refuse(file, "does not export the entry symbol '" EDGE_PLUGIN_ENTRY_SYMBOL
+    refuse(source, "does not export the entry symbol '" EDGE_PLUGIN_ENTRY_SYMBOL
                  "' (was it built with edge_add_plugin / EDGE_PLUGIN_EXPORT?)");
   }
   auto entry = checked.library->get<const edge_plugin_descriptor*()>(EDGE_PLUGIN_ENTRY_SYMBOL);
   const edge_plugin_descriptor* descriptor = entry();
-  if (descriptor == nullptr) refuse(file, EDGE_PLUGIN_ENTRY_SYMBOL " returned a null descriptor");
+  if (descriptor == nullptr) refuse(source, EDGE_PLUGIN_ENTRY_SYMBOL " returned a null descriptor");
   if (descriptor->abi_version != EDGE_ABI_VERSION) {
-    refuse(file, "ABI version mismatch: the host expects " + std::to_string(EDGE_ABI_VERSION) +
+    refuse(source, "ABI version mismatch: the host expects " + std::to_string(EDGE_ABI_VERSION) +
                      ", the plugin was built for " + std::to_string(descriptor->abi_version));
   }
   if (descriptor->struct_size < EDGE_DESCRIPTOR_MIN_SIZE) {
-    refuse(file, "descriptor too small: struct_size is " + std::to_string(descriptor->struct_size) +
+    refuse(source, "descriptor too small: struct_size is " + std::to_string(descriptor->struct_size) +
                      " bytes, at least " + std::to_string(EDGE_DESCRIPTOR_MIN_SIZE) +
                      " expected");
   }
   if (descriptor->name == nullptr || descriptor->name[0] == '\0') {
-    refuse(file, "descriptor has no name");
+    refuse(source, "descriptor has no name");
   }
-  if (descriptor->invoke == nullptr) refuse(file, "descriptor has no invoke hook");
+  if (descriptor->invoke == nullptr) refuse(source, "descriptor has no invoke hook");
   checked.descriptor = descriptor;
   return checked;
 }
@@ -82,6 +82,12 @@ PluginInfo describe(const std::filesystem::path& file, const edge_plugin_descrip
 
 }  // namespace
 
+std::string plugin_label(const PluginSource& source) {
+  std::string label = "plugin " + source.origin.string();
+  if (!source.sha256.empty()) label += " (sha256 " + source.sha256 + ")";
+  return label;
+}
+
 nlohmann::json PluginInfo::to_json() const {
   return {{"file", file.string()},
           {"name", name},
@@ -94,15 +100,22 @@ nlohmann::json PluginInfo::to_json() const {
 }
 
 PluginInfo inspect_plugin(const std::filesystem::path& file) {
-  const CheckedLibrary checked = open_and_check(file);
+  const CheckedLibrary checked = open_and_check(file, PluginSource{file, {}});
   return describe(file, *checked.descriptor);
 }
 
 std::unique_ptr<LoadedPlugin> LoadedPlugin::load(const std::filesystem::path& file,
                                                  const InitContext& context) {
-  CheckedLibrary checked = open_and_check(file);
+  return load(file, context, PluginSource{file, {}});
+}
+
+std::unique_ptr<LoadedPlugin> LoadedPlugin::load(const std::filesystem::path& file,
+                                                 const InitContext& context,
+                                                 const PluginSource& source) {
+  CheckedLibrary checked = open_and_check(file, source);
   std::unique_ptr<LoadedPlugin> plugin(new LoadedPlugin());
-  plugin->info_ = describe(file, *checked.descriptor);
+  plugin->info_ = describe(source.origin, *checked.descriptor);
+  plugin->sha256_ = source.sha256;
   plugin->descriptor_ = checked.descriptor;
   plugin->library_ = std::move(checked.library);
   if (plugin->info_.serial) plugin->serial_mutex_ = std::make_unique<std::mutex>();
@@ -117,7 +130,8 @@ std::unique_ptr<LoadedPlugin> LoadedPlugin::load(const std::filesystem::path& fi
     if (result != EDGE_OK) {
       // init failed: the plugin owns nothing we must shut down; just unload.
       plugin->descriptor_ = nullptr;
-      refuse(file, "init failed: " + (call.error_set ? call.error : std::string("no message")));
+      throw PluginInitError(plugin_label(source) + ": init failed: " +
+                            (call.error_set ? call.error : std::string("no message")));
     }
     plugin->instance_ = instance;
   }

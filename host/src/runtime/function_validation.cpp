@@ -9,7 +9,7 @@
 
 namespace edge {
 
-void validate_function(const EdgeFunction& function) {
+void validate_function(const EdgeFunction& function, bool require_plugin_file) {
   const auto invalid = [&](const std::string& why) {
     throw DeploymentError("cannot deploy function '" + function.id + "': " + why);
   };
@@ -27,7 +27,7 @@ void validate_function(const EdgeFunction& function) {
   if (function.max_in_flight < 0) {
     invalid("max_in_flight must be 0 (no limit) or more, got " + std::to_string(function.max_in_flight));
   }
-  if (!function.plugin.empty()) {
+  if (require_plugin_file && !function.plugin.empty()) {
     std::error_code error;
     if (!std::filesystem::is_regular_file(function.plugin, error)) {
       invalid("plugin file not found: " + function.plugin.string());

@@ -36,6 +36,21 @@ struct FunctionVersion {
   // Set once, under load_mutex; read lock-free by calls once warm is true.
   std::unique_ptr<LoadedPlugin> plugin;
   std::mutex load_mutex;
+
+  // Why the last cold start failed (empty once loaded). Its own small lock:
+  // stats must not wait behind a cold start that holds load_mutex.
+  std::string last_error() const {
+    std::lock_guard lock(error_mutex);
+    return last_error_;
+  }
+  void set_last_error(std::string message) {
+    std::lock_guard lock(error_mutex);
+    last_error_ = std::move(message);
+  }
+
+ private:
+  mutable std::mutex error_mutex;
+  std::string last_error_;  // guarded by error_mutex
 };
 
 }  // namespace edge

@@ -1,4 +1,5 @@
 #include <edge/errors.hpp>
+#include <edge/plugin_store.hpp>
 #include <edge/runtime.hpp>
 
 #include "concurrency/epoch.hpp"
@@ -19,10 +20,11 @@ using concurrency::EpochGuard;
 using Clock = std::chrono::steady_clock;
 
 struct EdgeRuntime::State {
-  explicit State(EdgeNode n) : node(std::move(n)) {}
+  State(EdgeNode n, std::shared_ptr<PluginStore> s) : node(std::move(n)), store(std::move(s)) {}
 
   mutable std::mutex node_mutex;
   EdgeNode node;  // guarded by node_mutex
+  const std::shared_ptr<PluginStore> store;  // may be null: load by path
 
   std::mutex write_mutex;  // serialises deploy/undeploy (writers of `functions`)
   concurrency::ReadMostlyMap<FunctionVersion> functions;
@@ -31,6 +33,11 @@ struct EdgeRuntime::State {
   std::atomic<std::uint64_t> retired_invocations{0};
   std::atomic<std::uint64_t> retired_cold_starts{0};
   std::atomic<std::uint64_t> retired_errors{0};
+
+  // Metrics of undeployed functions whose calls were still running, so that
+  // in_flight() sees them until they return.
+  mutable std::mutex departed_mutex;
+  mutable std::vector<std::shared_ptr<FunctionMetrics>> departed;  // guarded by departed_mutex
 };
 
 namespace {
@@ -41,14 +48,21 @@ namespace {
 }
 
 // Loads the plugin (or marks a native handler warm). True when this call did
-// the load, i.e. it was a cold start.
-bool make_warm(FunctionVersion& version) {
+// the load, i.e. it was a cold start. A failure is remembered for the stats.
+bool make_warm(FunctionVersion& version, PluginStore* store) {
   std::lock_guard lock(version.load_mutex);
   if (version.warm.load(std::memory_order_relaxed)) return false;
   if (!version.function.plugin.empty()) {
     LoadedPlugin::InitContext context{version.function.id, &version.environment,
                                       Clock::now() + version.timeout};
-    version.plugin = LoadedPlugin::load(version.function.plugin, context);
+    try {
+      version.plugin = store != nullptr ? store->load(version.function.plugin, context)
+                                        : LoadedPlugin::load(version.function.plugin, context);
+    } catch (const PluginError& error) {
+      version.set_last_error(error.what());
+      throw;
+    }
+    version.set_last_error({});
   }
   version.warm.store(true, std::memory_order_release);
   return true;
@@ -85,7 +99,10 @@ std::string run_handler(const FunctionVersion& version, std::string_view input) 
 
 }  // namespace
 
-EdgeRuntime::EdgeRuntime(EdgeNode node) : state_(std::make_unique<State>(std::move(node))) {}
+EdgeRuntime::EdgeRuntime(EdgeNode node) : EdgeRuntime(std::move(node), nullptr) {}
+
+EdgeRuntime::EdgeRuntime(EdgeNode node, std::shared_ptr<PluginStore> plugin_store)
+    : state_(std::make_unique<State>(std::move(node), std::move(plugin_store))) {}
 
 EdgeRuntime::~EdgeRuntime() {
   // Callers guarantee no call is running on this runtime; earlier versions
@@ -105,7 +122,11 @@ void EdgeRuntime::update_node(const EdgeNode& node) {
 }
 
 void EdgeRuntime::deploy(EdgeFunction function) {
-  validate_function(function);
+  deploy(std::move(function), PluginFileCheck::Required);
+}
+
+void EdgeRuntime::deploy(EdgeFunction function, PluginFileCheck file_check) {
+  validate_function(function, file_check == PluginFileCheck::Required);
   const EdgeNode node = this->node();
   if (const std::optional<std::string> unmet = function.unmet_requirement(node)) {
     throw DeploymentError("cannot deploy function '" + function.id + "' on node '" + node.id +
@@ -145,6 +166,10 @@ bool EdgeRuntime::undeploy(std::string_view function_id) {
       state_->retired_invocations.fetch_add(totals.invocations, std::memory_order_relaxed);
       state_->retired_cold_starts.fetch_add(totals.cold_starts, std::memory_order_relaxed);
       state_->retired_errors.fetch_add(totals.errors, std::memory_order_relaxed);
+      if (totals.in_flight > 0) {
+        std::lock_guard departed_lock(state_->departed_mutex);
+        state_->departed.push_back(current->metrics);
+      }
     }
     state_->functions.erase(function_id);
   }
@@ -182,7 +207,7 @@ EdgeRuntime::CallResult EdgeRuntime::invoke_detailed(std::string_view function_i
   };
   try {
     if (!version->warm.load(std::memory_order_acquire)) [[unlikely]] {
-      result.cold_start = make_warm(*version);
+      result.cold_start = make_warm(*version, state_->store.get());
       if (result.cold_start) {
         metrics.cold_start_done(
             std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
@@ -213,7 +238,7 @@ bool EdgeRuntime::warm_up(std::string_view function_id) {
   EpochGuard guard;
   FunctionVersion* version = state_->functions.find(function_id);
   if (version == nullptr) return false;
-  make_warm(*version);
+  make_warm(*version, state_->store.get());
   return true;
 }
 
@@ -248,6 +273,16 @@ FunctionStats EdgeRuntime::get_function_stats(std::string_view function_id) cons
   stats.function_id = std::string(function_id);
   version->metrics->fill(stats);
   stats.is_warm = version->warm.load(std::memory_order_acquire);
+  // The plugin is set before warm is published, and never changes after.
+  if (stats.is_warm && version->plugin) stats.plugin_sha256 = version->plugin->sha256();
+  stats.last_error = version->last_error();
+  if (!stats.is_warm && state_->store && !version->function.plugin.empty()) {
+    if (const auto quarantine = state_->store->quarantine_of(version->function.plugin, function_id)) {
+      stats.quarantined = true;
+      stats.quarantine_reason = quarantine->reason;
+      stats.quarantine_sha256 = quarantine->sha256;
+    }
+  }
   return stats;
 }
 
@@ -282,6 +317,25 @@ std::uint64_t EdgeRuntime::total_invocations() const {
   });
   return total;
 }
+
+std::int64_t EdgeRuntime::in_flight() const {
+  std::int64_t total = 0;
+  {
+    std::lock_guard lock(state_->departed_mutex);
+    std::erase_if(state_->departed, [&](const std::shared_ptr<FunctionMetrics>& metrics) {
+      const std::int64_t running = metrics->in_flight();
+      total += running;
+      return running <= 0;
+    });
+  }
+  EpochGuard guard;
+  state_->functions.for_each([&](std::string_view, const FunctionVersion& version) {
+    total += version.metrics->in_flight();
+  });
+  return total;
+}
+
+const std::shared_ptr<PluginStore>& EdgeRuntime::plugin_store() const noexcept { return state_->store; }
 
 std::uint64_t EdgeRuntime::cold_start_count() const {
   std::uint64_t total = state_->retired_cold_starts.load(std::memory_order_relaxed);

@@ -1,0 +1,38 @@
+// SHA-256 with OpenSSL's EVP interface, streamed: a plugin is identified by
+// the hash of its bytes (quarantine, content-addressed copies, status).
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+struct evp_md_ctx_st;
+
+namespace edge {
+
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
+  void update(const void* data, std::size_t size);
+  void update(std::string_view bytes) { update(bytes.data(), bytes.size()); }
+  // The digest as 64 lowercase hex digits. Call once, after the last update.
+  std::string hex_digest();
+
+ private:
+  struct FreeContext {
+    void operator()(evp_md_ctx_st* context) const noexcept;
+  };
+  std::unique_ptr<evp_md_ctx_st, FreeContext> context_;
+};
+
+// The hash of a file's bytes, read in chunks. Throws std::system_error naming
+// the file when it cannot be read.
+std::string sha256_of_file(const std::filesystem::path& file);
+
+}  // namespace edge

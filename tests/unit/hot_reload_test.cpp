@@ -1,0 +1,235 @@
+// Hot reload: replacing a plugin file under load redeploys its functions
+// with no failed call; removing it leaves warm copies serving and makes the
+// next cold start fail clearly; an unchanged content redeploys nothing.
+#include <edge/cluster.hpp>
+#include <edge/errors.hpp>
+#include <edge/hot_reload.hpp>
+#include <edge/plugin_store.hpp>
+
+#include "plugin/sha256.hpp"
+#include "scratch_dir.hpp"
+#include "test_paths.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace edge;
+using namespace std::chrono_literals;
+using edge::test::fixture;
+using edge::test::plugin;
+using edge::test::ScratchDir;
+
+namespace {
+
+std::unique_ptr<EdgeCluster> cluster_with_store() {
+  ClusterOptions options;
+  options.plugin_store = std::make_shared<PluginStore>();
+  auto cluster = std::make_unique<EdgeCluster>(options);
+  cluster->register_node(EdgeNode("node-1"));
+  return cluster;
+}
+
+EdgeFunction function_on(const std::string& id, const std::filesystem::path& file) {
+  EdgeFunction function{id};
+  function.plugin = file;
+  return function;
+}
+
+template <class Call>
+std::string plugin_error_of(Call&& call) {
+  try {
+    call();
+  } catch (const PluginError& error) {
+    return error.what();
+  }
+  FAIL("expected a PluginError");
+  return {};
+}
+
+// Collects hot-reload reports for the test thread to wait on.
+class ReportLog {
+ public:
+  PluginHotReload::Report callback() {
+    return [this](const PluginReloadReport& report) {
+      std::lock_guard lock(mutex_);
+      reports_.push_back(report);
+      changed_.notify_all();
+    };
+  }
+  std::vector<PluginReloadReport> wait_for(std::size_t count) {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, 5s, [&] { return reports_.size() >= count; });
+    return reports_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<PluginReloadReport> reports_;
+};
+
+}  // namespace
+
+TEST_CASE("20 replacements under two busy callers: zero failed calls, every one deployed") {
+  ScratchDir dir("edge-hot");
+  const std::filesystem::path file = dir / "hot.so";
+  edge::test::copy_over(plugin("counter"), file);
+  auto cluster = cluster_with_store();
+  cluster->deploy_to_all(function_on("hot", file));
+  // Warm before the first replacement: a first cold start racing with it
+  // could load the new content directly, and two replacements would then
+  // fall into one settle period (one report for two switches).
+  CHECK(cluster->invoke("hot", "x") == "1");
+  ReportLog log;
+  PluginHotReload hot_reload(*cluster, dir.path(), log.callback(), PluginWatcherOptions{50ms});
+  hot_reload.start();
+
+  // What the callers see: echo answers the input, counter a number.
+  enum Kind { kCounter, kEcho };
+  std::atomic<int> last_kind{kCounter};
+  std::atomic<std::uint64_t> calls{0};
+  std::atomic<bool> stop{false};
+  std::mutex failures_mutex;
+  std::vector<std::string> failures;
+  const auto caller = [&] {
+    while (!stop.load()) {
+      try {
+        const std::string output = cluster->invoke("hot", "x");
+        last_kind.store(output == "x" ? kEcho : kCounter);
+        calls.fetch_add(1);
+      } catch (const std::exception& error) {
+        std::lock_guard lock(failures_mutex);
+        failures.emplace_back(error.what());
+      }
+    }
+  };
+  std::thread first(caller);
+  std::thread second(caller);
+
+  int switched = 0;
+  for (int i = 0; i < 20; ++i) {
+    const bool to_echo = i % 2 == 0;
+    const std::filesystem::path source = plugin(to_echo ? "echo" : "counter");
+    if (i % 4 < 2) {
+      edge::test::copy_over(source, file);
+    } else {
+      edge::test::move_into_place(source, file);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (last_kind.load() != (to_echo ? kEcho : kCounter) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);
+    }
+    if (last_kind.load() == (to_echo ? kEcho : kCounter)) ++switched;
+  }
+  stop.store(true);
+  first.join();
+  second.join();
+  hot_reload.stop();
+
+  CHECK(switched == 20);
+  CHECK(failures.empty());
+  for (const std::string& failure : failures) MESSAGE(failure);
+  CHECK(calls.load() > 100);
+  std::size_t redeploys = 0;
+  const std::vector<PluginReloadReport> reports = log.wait_for(20);
+  for (const PluginReloadReport& report : reports) {
+    CHECK(report.error.empty());
+    if (!report.redeployed.empty()) ++redeploys;
+  }
+  CHECK(redeploys == 20);
+  if (redeploys != 20) {
+    for (const PluginReloadReport& report : reports) MESSAGE(report.to_string());
+  }
+  CHECK(cluster->function_stats("hot").at(0).second.plugin_sha256 ==
+        sha256_of_file(plugin("counter")));
+}
+
+TEST_CASE(
+    "a removed plugin file: warm copies serve on, the next cold start says the file is missing") {
+  ScratchDir dir("edge-hot");
+  const std::filesystem::path file = dir / "gone.so";
+  edge::test::copy_over(plugin("echo"), file);
+  auto cluster = cluster_with_store();
+  cluster->deploy_least_loaded(function_on("gone", file));
+  cluster->deploy_least_loaded(function_on("idle", file));
+  CHECK(cluster->invoke("gone", "still") == "still");
+
+  std::filesystem::remove(file);
+  const PluginReloadReport removed = apply_plugin_change(*cluster, file, PluginFileChange::Removed);
+  CHECK(removed.still_warm == std::vector<std::string>{"gone"});
+  CHECK(removed.not_loaded == std::vector<std::string>{"idle"});
+  CHECK(removed.to_string().find("removed") != std::string::npos);
+  CHECK(cluster->invoke("gone", "still") == "still");  // warm: keeps serving
+
+  const std::string cold = plugin_error_of([&] { cluster->invoke("idle", "x"); });
+  CHECK(cold.find("plugin file not found") != std::string::npos);
+  CHECK(cold.find(file.string()) != std::string::npos);
+
+  // Placing it again (a failover, here to a new node) is not refused
+  // because the file is gone; that copy's cold start reports it.
+  cluster->register_node(EdgeNode("node-2"));
+  CHECK(cluster->deregister_node("node-1"));
+  CHECK(cluster->nodes_running("gone") == std::vector<std::string>{"node-2"});
+  CHECK(plugin_error_of([&] { cluster->invoke("gone", "x"); }).find("plugin file not found") !=
+        std::string::npos);
+  const auto stats = cluster->function_stats("gone");
+  REQUIRE(stats.size() == 1);
+  CHECK(stats[0].second.last_error.find("plugin file not found") != std::string::npos);
+
+  // The file comes back: the next call loads it.
+  edge::test::copy_over(plugin("counter"), file);
+  const PluginReloadReport back = apply_plugin_change(*cluster, file, PluginFileChange::Written);
+  CHECK(back.redeployed.size() == 2);
+  CHECK(cluster->invoke("gone", "x") == "1");
+}
+
+TEST_CASE("the same content again (touch, or the same bytes copied over) redeploys nothing warm") {
+  ScratchDir dir("edge-hot");
+  const std::filesystem::path file = dir / "same.so";
+  edge::test::copy_over(plugin("counter"), file);
+  auto cluster = cluster_with_store();
+  cluster->deploy_to_all(function_on("same", file));
+  CHECK(cluster->invoke("same") == "1");
+  edge::test::copy_over(plugin("counter"), file);
+  const PluginReloadReport report = apply_plugin_change(*cluster, file, PluginFileChange::Written);
+  CHECK(report.redeployed.empty());
+  CHECK(report.unchanged == std::vector<std::string>{"same"});
+  CHECK(report.sha256 == sha256_of_file(plugin("counter")));
+  CHECK(cluster->invoke("same") == "2");  // the same instance: not reloaded
+
+  const PluginReloadReport unused =
+      apply_plugin_change(*cluster, dir / "other.so", PluginFileChange::Written);
+  CHECK_FALSE(unused.names_functions());
+  CHECK_FALSE(unused.error.empty());  // it does not exist
+}
+
+TEST_CASE("a quarantined plugin replaced by a good one serves again") {
+  ScratchDir dir("edge-hot");
+  const std::filesystem::path file = dir / "q.so";
+  edge::test::copy_over(fixture("wrong_abi"), file);
+  auto cluster = cluster_with_store();
+  cluster->deploy_to_all(function_on("q", file));
+  CHECK(plugin_error_of([&] { cluster->invoke("q"); }).find("ABI version mismatch") !=
+        std::string::npos);
+  CHECK(plugin_error_of([&] { cluster->invoke("q"); }).find("quarantined") != std::string::npos);
+  CHECK(cluster->function_stats("q").at(0).second.quarantined);
+
+  edge::test::move_into_place(plugin("echo"), file);
+  const PluginReloadReport report = apply_plugin_change(*cluster, file, PluginFileChange::Written);
+  CHECK(report.redeployed == std::vector<std::string>{"q"});
+  CHECK(cluster->invoke("q", "ok") == "ok");
+  CHECK_FALSE(cluster->function_stats("q").at(0).second.quarantined);
+}
+
+TEST_CASE("hot reload needs a plugin store") {
+  EdgeCluster cluster;
+  CHECK_THROWS_AS(PluginHotReload(cluster, "/tmp", nullptr), std::invalid_argument);
+}
