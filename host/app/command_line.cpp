@@ -79,6 +79,33 @@ std::string_view non_empty(std::string_view name, std::string_view value) {
   return value;
 }
 
+edge::ListenAddress listen_address(std::string_view name, std::string_view value) {
+  const std::optional<edge::ListenAddress> address = edge::parse_listen_address(value);
+  if (!address) {
+    throw UsageError("option " + std::string(name) +
+                     " expects HOST:PORT (such as 127.0.0.1:8080 or [::1]:0), got " +
+                     quoted(value));
+  }
+  return *address;
+}
+
+log::Level log_level(std::string_view name, std::string_view value) {
+  const std::optional<log::Level> level = log::parse_level(value);
+  if (!level) {
+    throw UsageError("option " + std::string(name) + " expects debug, info, warn or error, got " +
+                     quoted(value));
+  }
+  return *level;
+}
+
+log::Format log_format(std::string_view name, std::string_view value) {
+  const std::optional<log::Format> format = log::parse_format(value);
+  if (!format) {
+    throw UsageError("option " + std::string(name) + " expects text or json, got " + quoted(value));
+  }
+  return *format;
+}
+
 }  // namespace
 
 edge::TopologyOptions CommandLine::topology_options() const {
@@ -93,6 +120,9 @@ CommandLine parse_command_line(std::span<const std::string_view> arguments) {
   std::optional<std::string> function_id;
   std::optional<std::string> input;
   std::optional<bool> check;
+  std::optional<edge::ListenAddress> listen;
+  std::optional<log::Level> level;
+  std::optional<log::Format> format;
 
   ArgumentReader reader(arguments);
   while (!reader.done()) {
@@ -119,6 +149,12 @@ CommandLine parse_command_line(std::span<const std::string_view> arguments) {
                std::string(non_empty(option.name, reader.value_of(option))));
     } else if (option.name == "--input") {
       set_once(input, option.name, std::string(reader.value_of(option)));
+    } else if (option.name == "--listen") {
+      set_once(listen, option.name, listen_address(option.name, reader.value_of(option)));
+    } else if (option.name == "--log-level") {
+      set_once(level, option.name, log_level(option.name, reader.value_of(option)));
+    } else if (option.name == "--log-format") {
+      set_once(format, option.name, log_format(option.name, reader.value_of(option)));
     } else {
       throw UsageError("unknown option " + quoted(option.name));
     }
@@ -127,10 +163,17 @@ CommandLine parse_command_line(std::span<const std::string_view> arguments) {
   if (!config) throw UsageError("missing --config FILE (the topology to load)");
   if (check && function_id) throw UsageError("--check and --invoke cannot be used together");
   if (input && !function_id) throw UsageError("--input is only meaningful with --invoke ID");
+  if (listen && (check || function_id)) {
+    throw UsageError(
+        "--listen is only meaningful when running the host (not with --check or --invoke)");
+  }
 
   CommandLine command_line;
   command_line.config = std::move(*config);
   command_line.plugin_dir = std::move(plugin_dir);
+  command_line.listen = std::move(listen);
+  command_line.log_level = level.value_or(log::Level::Info);
+  command_line.log_format = format.value_or(log::Format::Text);
   if (check) {
     command_line.command = Command::Check;
   } else if (function_id) {
@@ -152,14 +195,18 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
 }
 
 std::string usage_text() {
-  return R"(Usage: edge-host --config FILE [--plugin-dir DIR]
+  return R"(Usage: edge-host --config FILE [--plugin-dir DIR] [--listen HOST:PORT] [--log-level LEVEL]
+                 [--log-format FORMAT]
        edge-host --config FILE [--plugin-dir DIR] --check
        edge-host --config FILE [--plugin-dir DIR] --invoke ID [--input DATA]
        edge-host --help | --version
 
 Runs the edge cluster described by the YAML topology FILE (see config/README.md).
-Without --check or --invoke it prints which functions run on which node and keeps
-running, detecting stale nodes, until it receives SIGINT or SIGTERM.
+Without --check or --invoke it prints which functions run on which node, serves
+the HTTP API (docs/http-api.md), printing "listening on HOST:PORT", and keeps
+running, detecting stale nodes, until it receives SIGINT or SIGTERM; it then
+stops accepting, lets calls in flight finish (server.drain_timeout_seconds) and
+exits. A second signal ends it at once.
 
 Options:
   --config FILE      the topology file to load
@@ -167,11 +214,20 @@ Options:
   --check            validate FILE, print a one-line summary and exit
   --invoke ID        call function ID once, write its output to stdout and exit
   --input DATA       the input bytes for --invoke; '-' reads standard input
+  --listen HOST:PORT serve the API there instead of the file's server.listen
+                     (port 0: any free port)
+  --log-level LEVEL  debug, info (default: one access line per request), warn
+                     or error
+  --log-format FORMAT text (default, key=value) or json (one object per line);
+                     logs go to stderr
   -h, --help         print this help and exit
   --version          print the version and exit
 
-Exit status: 0 on success, 1 when the topology or the call failed,
-2 when the command line is wrong.
+Environment: EDGE_TOKEN, when set and not empty, replaces server.token: every
+API endpoint but GET /healthz then needs "Authorization: Bearer <token>".
+
+Exit status: 0 on success, 1 when the topology or the call failed (or calls
+were still running after the drain timeout), 2 when the command line is wrong.
 )";
 }
 

@@ -2,6 +2,8 @@
 // options are few and Boost.Program_options is not a dependency).
 #pragma once
 
+#include "log/logger.hpp"
+
 #include <edge/topology.hpp>
 
 #include <filesystem>
@@ -28,6 +30,9 @@ struct CommandLine {
   std::string function_id;                          // --invoke
   std::string input;                                // --input (Invoke only)
   bool input_from_stdin = false;                    // --input -
+  std::optional<edge::ListenAddress> listen;        // --listen (Run only)
+  log::Level log_level = log::Level::Info;          // --log-level
+  log::Format log_format = log::Format::Text;       // --log-format
 
   edge::TopologyOptions topology_options() const;
 };

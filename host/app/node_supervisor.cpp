@@ -34,6 +34,10 @@ void NodeSupervisor::start() {
   schedule();
 }
 
+void NodeSupervisor::set_local_nodes(std::vector<std::string> local_nodes) {
+  local_nodes_ = std::move(local_nodes);
+}
+
 void NodeSupervisor::stop() {
   stopped_ = true;
   timer_.cancel();

@@ -33,6 +33,8 @@ class NodeSupervisor {
   NodeSupervisor& operator=(const NodeSupervisor&) = delete;
 
   void start();
+  // The nodes to heartbeat from now on (after a topology reload).
+  void set_local_nodes(std::vector<std::string> local_nodes);
   // Cancels the timer; the io_context then runs out of work from here.
   void stop();
 
@@ -44,7 +46,7 @@ class NodeSupervisor {
 
   boost::asio::steady_timer timer_;
   edge::EdgeCluster& cluster_;
-  const std::vector<std::string> local_nodes_;
+  std::vector<std::string> local_nodes_;
   const double heartbeat_timeout_seconds_;
   const Clock::duration stale_check_period_;
   const Clock::duration heartbeat_period_;

@@ -1,12 +1,20 @@
 #include "asio.hpp"
 #include "commands.hpp"
+#include "http/api.hpp"
+#include "http/server.hpp"
+#include "log/logger.hpp"
 #include "node_supervisor.hpp"
 #include "placement_table.hpp"
+#include "plugin_lifecycle.hpp"
+#include "server_settings.hpp"
 
 #include <edge/cluster.hpp>
 #include <edge/topology.hpp>
 
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -36,9 +44,22 @@ int run_cluster(const CommandLine& command_line) {
 
   const edge::Topology topology =
       edge::load_topology(command_line.config, command_line.topology_options());
-  edge::EdgeCluster cluster;
+  const log::Logger logger(command_line.log_level, command_line.log_format);
+  // Plugins load from content-addressed copies, so replacing a file never
+  // hands back the old, still-mapped library.
+  edge::EdgeCluster cluster(edge::ClusterOptions{make_plugin_store(logger)});
   edge::apply_topology(cluster, topology);
   print_placement(std::cout, topology, cluster);
+
+  // The server's own threads serve the API; this thread keeps the node
+  // supervisor and the signals, so that slow function calls never delay a
+  // heartbeat or a stop.
+  http::HttpServer server(
+      server_options(topology.server, command_line),
+      http::make_api_handler({cluster, topology.plugin_dir, api_token(topology.server), logger}),
+      logger);
+  server.start();
+  std::cout << "\nlistening on " << server.local_endpoint().to_string() << std::endl;
 
   std::vector<std::string> local_nodes;
   for (const edge::EdgeNode& node : topology.nodes) local_nodes.push_back(node.id);
@@ -46,14 +67,46 @@ int run_cluster(const CommandLine& command_line) {
                             std::cout);
   supervisor.start();
 
+  PluginLifecycle lifecycle(
+      cluster, topology,
+      [&] { return edge::load_topology(command_line.config, command_line.topology_options()); },
+      logger);
+  lifecycle.start();
+  boost::asio::signal_set hangup(io, SIGHUP);
+  std::function<void()> await_hangup = [&] {
+    hangup.async_wait([&](const boost::system::error_code& error, int) {
+      if (error) return;  // cancelled: stopping
+      std::vector<std::string> nodes;
+      for (const edge::EdgeNode& node : lifecycle.reload().nodes) nodes.push_back(node.id);
+      supervisor.set_local_nodes(std::move(nodes));
+      await_hangup();
+    });
+  };
+  await_hangup();
+
   signals.async_wait([&](const boost::system::error_code& error, int signal_number) {
     if (error == boost::asio::error::operation_aborted) return;
     std::cout << "edge-host: received " << signal_name(signal_number) << ", stopping" << std::endl;
     supervisor.stop();
+    lifecycle.stop();
+    boost::system::error_code ignored;
+    hangup.cancel(ignored);
+    // Back to the default action: a second signal ends the process at once
+    // instead of waiting for the drain.
+    signals.clear(ignored);
   });
 
-  std::cout << "\nedge-host: running (stop with SIGINT or SIGTERM)" << std::endl;
+  std::cout << "edge-host: running (stop with SIGINT or SIGTERM)" << std::endl;
   io.run();
+
+  if (!server.stop(drain_timeout(topology.server))) {
+    // A call is stuck inside a plugin: unloading it under that call (the
+    // cluster's destructor) would crash, so leave without destructors.
+    std::cout << "edge-host: calls still running after the drain timeout; exiting anyway"
+              << std::endl;
+    std::fflush(nullptr);
+    std::_Exit(kExitFailure);
+  }
   return kExitSuccess;
 }
 

@@ -23,6 +23,8 @@ const std::string kHost = EDGE_HOST_BINARY;
 const std::string kPluginDir = EDGE_TEST_PLUGIN_DIR;
 const std::filesystem::path kDataDir = EDGE_INTEGRATION_DATA_DIR;
 const std::string kDemo = EDGE_DEMO_TOPOLOGY;
+// A running host serves its API; on a free port, so that tests can run in parallel.
+const std::string kAnyPort = "127.0.0.1:0";
 
 struct HostRun {
   ChildProcess::Exit exit;
@@ -178,6 +180,12 @@ TEST_CASE("a wrong command line exits 2 with one error line and a hint") {
       {{"--config", kDemo, "extra"}, "unexpected argument 'extra'"},
       {{"--config", kDemo, "--check", "--invoke", "echo"}, "--check and --invoke cannot be used"},
       {{"--config", kDemo, "--input", "x"}, "--input is only meaningful with --invoke"},
+      {{"--config", kDemo, "--listen", "8080"}, "option --listen expects HOST:PORT"},
+      {{"--config", kDemo, "--check", "--listen", "127.0.0.1:0"},
+       "--listen is only meaningful when running the host"},
+      {{"--config", kDemo, "--log-level", "loud"},
+       "option --log-level expects debug, info, warn or error, got 'loud'"},
+      {{"--config", kDemo, "--log-format", "xml"}, "option --log-format expects text or json"},
   };
   for (const Case& test : cases) {
     CAPTURE(test.message);
@@ -196,7 +204,7 @@ TEST_CASE("the host prints its placement, runs, and stops cleanly on a signal") 
   for (const int signal_number : {SIGTERM, SIGINT}) {
     const std::string signal_name = signal_number == SIGTERM ? "SIGTERM" : "SIGINT";
     CAPTURE(signal_name);
-    std::vector<std::string> arguments = demo();
+    std::vector<std::string> arguments = demo({"--listen", kAnyPort});
     arguments.insert(arguments.begin(), kHost);
     ChildProcess host(std::move(arguments));
 
@@ -216,7 +224,7 @@ TEST_CASE("the host prints its placement, runs, and stops cleanly on a signal") 
 
 TEST_CASE("the placement lists functions no node can take") {
   ChildProcess host({kHost, "--config", (kDataDir / "short_heartbeat.yaml").string(),
-                     "--plugin-dir", kPluginDir});
+                     "--plugin-dir", kPluginDir, "--listen", kAnyPort});
   REQUIRE(host.read_output_until("edge-host: running", 10s));
   const std::string& output = host.output();
   CHECK(output.find("(1 pending)") != std::string::npos);
@@ -233,7 +241,7 @@ TEST_CASE("the host keeps its nodes alive, and reports them stale after a freeze
   // Heartbeat timeout 1 s: without the host's own heartbeats both nodes would
   // be reported stale within about 1.25 s.
   ChildProcess host({kHost, "--config", (kDataDir / "short_heartbeat.yaml").string(),
-                     "--plugin-dir", kPluginDir});
+                     "--plugin-dir", kPluginDir, "--listen", kAnyPort});
   REQUIRE(host.read_output_until("edge-host: running", 10s));
   host.read_output_for(2500ms);
   CHECK(host.output().find("stale") == std::string::npos);

@@ -378,9 +378,8 @@ TEST_CASE("errors name the file, line and column, what was expected and what was
     CHECK(failure.line == 1);
     CHECK(failure.column == 1);
     CHECK(failure.message ==
-          "expected a map with the keys cluster, plugin_dir, nodes, functions at the top level, "
-          "got a "
-          "list");
+          "expected a map with the keys cluster, plugin_dir, nodes, functions, server at the top "
+          "level, got a list");
   }
 }
 
@@ -442,8 +441,8 @@ TEST_CASE("every malformed value is refused with its position") {
   const std::string plugins = "functions:\n  - id: f\n    plugin: echo\n";
   const std::vector<BadCase> cases = {
       {"scalar document", "just text\n", 1, 1,
-       "expected a map with the keys cluster, plugin_dir, nodes, functions at the top level, got "
-       "\"just text\""},
+       "expected a map with the keys cluster, plugin_dir, nodes, functions, server at the top "
+       "level, got \"just text\""},
       {"second document", "nodes: []\n---\nfunctions: []\n", 2, 1, "expected one YAML document"},
       // yaml-cpp 0.7's LoadAll loops, allocating, on these (its issue #1040).
       {"a stray comma", ",\n", 1, 1, "invalid YAML: unexpected ','"},
@@ -452,7 +451,7 @@ TEST_CASE("every malformed value is refused with its position") {
       {"a stray comma after a document marker", "---\n,\n", 2, 1, "invalid YAML: unexpected ','"},
       {"unknown top-level key", "cluster: {}\nreplicas: 3\n", 2, 1,
        "unknown key 'replicas' in the top-level map (expected one of: cluster, plugin_dir, nodes, "
-       "functions)"},
+       "functions, server)"},
       {"non-string key", "? [a, b]\n: 1\n", 1, 3,
        "top level: expected a plain string as key, got a list"},
       {"merge key", "nodes:\n  - <<: {id: a}\n", 2, 5, "unknown key '<<' in nodes[0]"},
@@ -578,9 +577,42 @@ TEST_CASE("every malformed value is refused with its position") {
            ": ABI version mismatch"},
       {"plugin not a shared library",
        "functions:\n  - {id: f, plugin: " + yaml_path(kFixtureDir / "not_elf.so") + "}\n", 2, 21,
-       "plugin '" + (kFixtureDir / "not_elf.so").string() + "' cannot be used: plugin " +
-           (kFixtureDir / "not_elf.so").lexically_normal().string() + ": "},
+       // (the quoted value is cut after 60 characters: match what follows it)
+       "' cannot be used: plugin " + (kFixtureDir / "not_elf.so").lexically_normal().string() +
+           ": "},
       {"self-referencing alias", "nodes: &n [*n]\n", 1, 8, "nodes[0]: expected a map, got a list"},
+
+      {"server as a list", "server: [a]\n", 1, 9, "server: expected a map, got a list"},
+      {"server unknown key", "server: {port: 80}\n", 1, 10,
+       "unknown key 'port' in server (expected one of: listen, token, body_limit_bytes, "
+       "read_timeout_seconds, idle_timeout_seconds, drain_timeout_seconds, max_connections, "
+       "threads)"},
+      {"listen without a port", "server: {listen: localhost}\n", 1, 18,
+       "server.listen: expected HOST:PORT (such as 127.0.0.1:8080 or [::1]:8080, port 0 to "
+       "65535), got \"localhost\""},
+      {"listen port too large", "server: {listen: '127.0.0.1:65536'}\n", 1, 18,
+       "server.listen: expected HOST:PORT"},
+      {"listen IPv6 without brackets", "server: {listen: '::1:80'}\n", 1, 18,
+       "server.listen: expected HOST:PORT"},
+      {"listen as a number", "server: {listen: 8080}\n", 1, 18,
+       "server.listen: expected HOST:PORT"},
+      {"token with a space", "server: {token: 'a b'}\n", 1, 17,
+       "server.token: expected 1 to 4096 visible ASCII characters (no spaces)"},
+      {"empty token", "server: {token: ''}\n", 1, 17, "server.token: expected a non-empty string"},
+      {"body limit zero", "server: {body_limit_bytes: 0}\n", 1, 28,
+       "server.body_limit_bytes: expected a whole number of bytes from 1 to 1073741824"},
+      {"body limit as a float", "server: {body_limit_bytes: 1.5}\n", 1, 28,
+       "server.body_limit_bytes: expected a whole number"},
+      {"read timeout zero", "server: {read_timeout_seconds: 0}\n", 1, 32,
+       "server.read_timeout_seconds: expected a positive number of seconds"},
+      {"idle timeout negative", "server: {idle_timeout_seconds: -5}\n", 1, 32,
+       "server.idle_timeout_seconds: expected a positive number of seconds"},
+      {"drain timeout negative", "server: {drain_timeout_seconds: -1}\n", 1, 33,
+       "server.drain_timeout_seconds: expected a number of seconds from 0 to 86400"},
+      {"max connections zero", "server: {max_connections: 0}\n", 1, 27,
+       "server.max_connections: expected a whole number from 1 to 1000000"},
+      {"threads zero", "server: {threads: 0}\n", 1, 19,
+       "server.threads: expected a whole number from 1 to 1024"},
   };
   for (const BadCase& bad : cases) {
     CAPTURE(bad.what);
@@ -589,6 +621,60 @@ TEST_CASE("every malformed value is refused with its position") {
     CHECK(failure.line == bad.line);
     CHECK(failure.column == bad.column);
     CHECK_MESSAGE(failure.message.find(bad.message) != std::string::npos, failure.message);
+  }
+}
+
+TEST_CASE("the server section: defaults, every key, and IPv6 listen addresses") {
+  const TempDir dir;
+  const edge::Topology defaults = edge::load_topology(dir.write("empty.yaml", ""));
+  CHECK(defaults.server.listen.host == "127.0.0.1");
+  CHECK(defaults.server.listen.port == 8080);
+  CHECK(defaults.server.token.empty());
+  CHECK(defaults.server.body_limit_bytes == 1024 * 1024);
+  CHECK(defaults.server.read_timeout_seconds == 10);
+  CHECK(defaults.server.idle_timeout_seconds == 60);
+  CHECK(defaults.server.drain_timeout_seconds == 10);
+  CHECK(defaults.server.max_connections == 1024);
+  CHECK(defaults.server.threads == 0);
+
+  const edge::Topology full = edge::load_topology(dir.write("full.yaml",
+                                                            "server:\n"
+                                                            "  listen: 0.0.0.0:0\n"
+                                                            "  token: s3cr3t-T0ken\n"
+                                                            "  body_limit_bytes: 2048\n"
+                                                            "  read_timeout_seconds: 2.5\n"
+                                                            "  idle_timeout_seconds: 30\n"
+                                                            "  drain_timeout_seconds: 0\n"
+                                                            "  max_connections: 10\n"
+                                                            "  threads: 3\n"));
+  CHECK(full.server.listen.host == "0.0.0.0");
+  CHECK(full.server.listen.port == 0);
+  CHECK(full.server.token == "s3cr3t-T0ken");
+  CHECK(full.server.body_limit_bytes == 2048);
+  CHECK(full.server.read_timeout_seconds == 2.5);
+  CHECK(full.server.idle_timeout_seconds == 30);
+  CHECK(full.server.drain_timeout_seconds == 0);
+  CHECK(full.server.max_connections == 10);
+  CHECK(full.server.threads == 3);
+
+  const edge::Topology ipv6 =
+      edge::load_topology(dir.write("ipv6.yaml", "server: {listen: '[::1]:9000'}\n"));
+  CHECK(ipv6.server.listen.host == "::1");
+  CHECK(ipv6.server.listen.port == 9000);
+  CHECK(ipv6.server.listen.to_string() == "[::1]:9000");
+
+  const edge::Topology blank = edge::load_topology(dir.write("blank.yaml", "server:\n"));
+  CHECK(blank.server.listen.port == 8080);
+}
+
+TEST_CASE("parse_listen_address accepts HOST:PORT and [IPV6]:PORT only") {
+  CHECK(edge::parse_listen_address("localhost:80")->host == "localhost");
+  CHECK(edge::parse_listen_address("127.0.0.1:65535")->port == 65535);
+  CHECK(edge::parse_listen_address("[::]:0")->host == "::");
+  for (const char* bad : {"", ":80", "host", "host:", "host:-1", "host:+1", "host:1x",
+                          "host:123456", "::1:80", "[host]:80", "[::1]80", "a b:80", "[]:80"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(edge::parse_listen_address(bad).has_value());
   }
 }
 

@@ -5,9 +5,12 @@
 #include <edge/cluster.hpp>
 #include <edge/models.hpp>
 
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace edge {
@@ -17,6 +20,30 @@ struct FunctionSpec {
   Placement placement = Placement::All;
 };
 
+// Where edge-host listens: a host name or IP literal and a port.
+struct ListenAddress {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0: any free port
+
+  // "127.0.0.1:8080", "[::1]:8080".
+  std::string to_string() const;
+};
+
+// Reads "HOST:PORT" or "[IPV6]:PORT" (port 0 to 65535); nullopt when malformed.
+std::optional<ListenAddress> parse_listen_address(std::string_view text);
+
+// The `server:` section: how edge-host serves its HTTP API (docs/http-api.md).
+struct ServerSettings {
+  ListenAddress listen;
+  std::string token;  // empty: no authentication
+  std::size_t body_limit_bytes = std::size_t{1} << 20;
+  double read_timeout_seconds = 10;
+  double idle_timeout_seconds = 60;
+  double drain_timeout_seconds = 10;
+  std::size_t max_connections = 1024;
+  unsigned threads = 0;  // 0: max(4, 2 × hardware threads)
+};
+
 struct Topology {
   std::filesystem::path source;      // the file it was read from
   std::string cluster_name = "edge";
@@ -24,6 +51,7 @@ struct Topology {
   std::filesystem::path plugin_dir;  // absolute
   std::vector<EdgeNode> nodes;
   std::vector<FunctionSpec> functions;
+  ServerSettings server;
 };
 
 // What the caller (e.g. edge-host's command line) overrides in the file.

@@ -30,8 +30,13 @@ struct HttpRequest {
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
+  // Sent as they are: names and values must not contain CR or LF. The server
+  // adds Content-Type, Content-Length, X-Request-Id and Connection itself.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Not sent: what the request was about, for the access log line.
+  std::string log_function;
+  std::string log_node;
 };
 
 // Turns a request into a response. Called on a server thread; may block for

@@ -4,6 +4,7 @@
 #include <edge/plugin.hpp>
 #include <edge/topology.hpp>
 
+#include "topology/function_rules.hpp"
 #include "topology/yaml_reader.hpp"
 
 #include <yaml-cpp/depthguard.h>
@@ -25,6 +26,8 @@ namespace {
 
 using topology_internal::ConfigContext;
 using topology_internal::Entry;
+using topology_internal::kMaxFunctionMemoryMb;
+using topology_internal::kMaxSeconds;
 using topology_internal::MapReader;
 using topology_internal::NumberRule;
 using topology_internal::Position;
@@ -37,16 +40,19 @@ using topology_internal::Value;
 // a wrong path (a disk image, /dev/zero) must not reach it.
 constexpr std::size_t kMaxFileBytes = std::size_t{1024} * 1024;
 
-// Upper bounds keep every figure convertible to std::chrono durations later.
-constexpr double kMaxSeconds = 86'400;
-constexpr double kMaxFunctionMemoryMb = 1'048'576;  // 1 TiB
 constexpr long long kMaxFunctionsPerNode = 100'000;
+constexpr long long kMaxBodyLimitBytes = 1LL << 30;
+constexpr long long kMaxConnections = 1'000'000;
+constexpr long long kMaxServerThreads = 1024;
+constexpr std::size_t kMaxTokenLength = 4096;
 
 constexpr NumberRule kHeartbeatTimeoutRule{0, true, kMaxSeconds, "a positive number of seconds"};
 constexpr NumberRule kTimeoutRule{0, true, kMaxSeconds, "a positive number of seconds"};
 constexpr NumberRule kMemoryRule{0, true, kMaxFunctionMemoryMb, "a positive number of megabytes"};
 constexpr NumberRule kCpuRule{0, false, 100, "a number from 0 to 100"};
 constexpr NumberRule kNodeMemoryRule{0, false, 1e15, "a number of megabytes >= 0"};
+constexpr NumberRule kDrainTimeoutRule{0, false, kMaxSeconds,
+                                       "a number of seconds from 0 to 86400"};
 
 class FileDescriptor {
  public:
@@ -233,16 +239,8 @@ std::map<std::string, std::string> read_environment(const Loader& loader, const 
   fields.check_unique_keys("environment of " + std::string(label));
   std::map<std::string, std::string> environment;
   for (const Entry& entry : fields.entries()) {
-    // Plugins look names up as C strings, and a sandboxed worker may one day
-    // get them as real environment variables: keep them portable.
     const std::string& name = entry.key;
-    bool valid = !name.empty() && !(name.front() >= '0' && name.front() <= '9');
-    for (const char character : name) {
-      valid = valid &&
-              ((character >= 'a' && character <= 'z') || (character >= 'A' && character <= 'Z') ||
-               (character >= '0' && character <= '9') || character == '_');
-    }
-    if (!valid) {
+    if (!topology_internal::is_valid_environment_name(name)) {
       loader.context.fail(position_of(entry.key_node),
                           value.path + ": " + quote(name) +
                               " is not a valid variable name (expected letters, digits and _, "
@@ -277,16 +275,8 @@ std::filesystem::path resolve_plugin(const Loader& loader, const Value& value,
       is_path ? std::filesystem::path(text) : loader.plugin_dir / (text + ".so");
   if (path.is_relative()) path = loader.plugin_dir / path;
   path = path.lexically_normal();
-
-  std::error_code error;
-  const std::filesystem::file_status status = std::filesystem::status(path, error);
-  if (!std::filesystem::exists(status)) {
-    loader.context.fail(value.where,
-                        value.path + ": plugin " + quote(text) + " not found: " + path.string());
-  }
-  if (!std::filesystem::is_regular_file(status)) {
-    loader.context.fail(
-        value.where, value.path + ": plugin " + quote(text) + " is not a file: " + path.string());
+  if (const auto problem = topology_internal::plugin_file_problem(path)) {
+    loader.context.fail(value.where, value.path + ": plugin " + quote(text) + " " + *problem);
   }
   return path;
 }
@@ -326,26 +316,24 @@ FunctionSpec read_function(Loader& loader, const Value& item,
   const std::string plugin_text =
       topology_internal::read_string(loader.context, plugin_value, false);
 
-  bool has_memory = false;
-  bool has_timeout = false;
-  bool has_capabilities = false;
+  topology_internal::GivenFields given;
   for (const Entry& entry : fields.entries()) {
     const Value field = fields.value_of(entry);
     if (entry.key == "name") {
       function.name = topology_internal::read_string(loader.context, field, false);
     } else if (entry.key == "memory_mb") {
       function.memory_mb = topology_internal::read_number(loader.context, field, kMemoryRule);
-      has_memory = true;
+      given.memory_mb = true;
     } else if (entry.key == "timeout_seconds") {
       function.timeout_seconds =
           topology_internal::read_number(loader.context, field, kTimeoutRule);
-      has_timeout = true;
+      given.timeout_seconds = true;
     } else if (entry.key == "environment") {
       function.environment = read_environment(loader, field, label);
     } else if (entry.key == "required_capabilities") {
       function.required_capabilities =
           topology_internal::read_string_list(loader.context, field, "capability");
-      has_capabilities = true;
+      given.required_capabilities = true;
     } else if (entry.key == "placement") {
       spec.placement = read_placement(loader, field);
     }
@@ -353,26 +341,10 @@ FunctionSpec read_function(Loader& loader, const Value& item,
 
   function.plugin = resolve_plugin(loader, plugin_value, plugin_text);
   const PluginInfo& info = inspect(loader, plugin_value, plugin_text, function.plugin);
-  // The descriptor's 0 means "the host's default", which EdgeFunction holds.
-  if (!has_memory && info.default_memory_mb != 0) {
-    function.memory_mb = info.default_memory_mb;
-    if (function.memory_mb > kMaxFunctionMemoryMb) {
-      loader.context.fail(plugin_value.where,
-                          plugin_value.path + ": plugin " + quote(plugin_text) + " asks for " +
-                              std::to_string(info.default_memory_mb) +
-                              " MB by default, more than allowed; set memory_mb");
-    }
+  if (const auto problem = topology_internal::apply_plugin_defaults(function, info, given)) {
+    loader.context.fail(plugin_value.where,
+                        plugin_value.path + ": plugin " + quote(plugin_text) + " " + *problem);
   }
-  if (!has_timeout && info.default_timeout_ms != 0) {
-    function.timeout_seconds = info.default_timeout_ms / 1000.0;
-    if (function.timeout_seconds > kMaxSeconds) {
-      loader.context.fail(plugin_value.where, plugin_value.path + ": plugin " + quote(plugin_text) +
-                                                  " has a default timeout of " +
-                                                  std::to_string(info.default_timeout_ms) +
-                                                  " ms, more than allowed; set timeout_seconds");
-    }
-  }
-  if (!has_capabilities) function.required_capabilities = info.required_capabilities;
   return spec;
 }
 
@@ -404,6 +376,72 @@ void read_cluster(const Loader& loader, const MapReader& top, Topology& topology
     } else {
       topology.heartbeat_timeout_seconds =
           topology_internal::read_number(loader.context, value, kHeartbeatTimeoutRule);
+    }
+  }
+}
+
+ListenAddress read_listen(const Loader& loader, const Value& value) {
+  const std::string text = topology_internal::read_string(loader.context, value, false);
+  const std::optional<ListenAddress> address = parse_listen_address(text);
+  if (!address) {
+    loader.context.fail(value.where,
+                        value.path +
+                            ": expected HOST:PORT (such as 127.0.0.1:8080 or [::1]:8080, port 0 "
+                            "to 65535), got " +
+                            topology_internal::describe(value.node));
+  }
+  return *address;
+}
+
+// The token goes into an "Authorization: Bearer" header: visible ASCII only.
+std::string read_token(const Loader& loader, const Value& value) {
+  std::string token = topology_internal::read_string(loader.context, value, false);
+  bool valid = token.size() <= kMaxTokenLength;
+  for (const char character : token) {
+    const auto byte = static_cast<unsigned char>(character);
+    valid = valid && byte > 0x20 && byte < 0x7F;
+  }
+  if (!valid) {
+    // Never quote the token itself: it is a secret.
+    loader.context.fail(value.where, value.path +
+                                         ": expected 1 to 4096 visible ASCII characters (no "
+                                         "spaces) for the token");
+  }
+  return token;
+}
+
+void read_server(const Loader& loader, const MapReader& top, ServerSettings& server) {
+  const Entry* entry = top.find("server");
+  if (entry == nullptr || entry->value_node.IsNull()) return;
+  const MapReader fields(loader.context, top.value_of(*entry));
+  fields.check_keys({"listen", "token", "body_limit_bytes", "read_timeout_seconds",
+                     "idle_timeout_seconds", "drain_timeout_seconds", "max_connections", "threads"},
+                    "server");
+  for (const Entry& field : fields.entries()) {
+    const Value value = fields.value_of(field);
+    if (field.key == "listen") {
+      server.listen = read_listen(loader, value);
+    } else if (field.key == "token") {
+      server.token = read_token(loader, value);
+    } else if (field.key == "body_limit_bytes") {
+      server.body_limit_bytes = static_cast<std::size_t>(
+          topology_internal::read_integer(loader.context, value, 1, kMaxBodyLimitBytes,
+                                          "a whole number of bytes from 1 to 1073741824"));
+    } else if (field.key == "read_timeout_seconds") {
+      server.read_timeout_seconds =
+          topology_internal::read_number(loader.context, value, kTimeoutRule);
+    } else if (field.key == "idle_timeout_seconds") {
+      server.idle_timeout_seconds =
+          topology_internal::read_number(loader.context, value, kTimeoutRule);
+    } else if (field.key == "drain_timeout_seconds") {
+      server.drain_timeout_seconds =
+          topology_internal::read_number(loader.context, value, kDrainTimeoutRule);
+    } else if (field.key == "max_connections") {
+      server.max_connections = static_cast<std::size_t>(topology_internal::read_integer(
+          loader.context, value, 1, kMaxConnections, "a whole number from 1 to 1000000"));
+    } else {
+      server.threads = static_cast<unsigned>(topology_internal::read_integer(
+          loader.context, value, 1, kMaxServerThreads, "a whole number from 1 to 1024"));
     }
   }
 }
@@ -464,14 +502,15 @@ Topology load_topology(const std::filesystem::path& file, const TopologyOptions&
   }
   if (!root.IsMap()) {
     context.fail(position_of(root),
-                 "expected a map with the keys cluster, plugin_dir, nodes, functions at the top "
-                 "level, got " +
+                 "expected a map with the keys cluster, plugin_dir, nodes, functions, server at "
+                 "the top level, got " +
                      topology_internal::describe(root));
   }
   const MapReader top(context, Value{root, position_of(root), ""});
-  top.check_keys({"cluster", "plugin_dir", "nodes", "functions"}, "the top-level map");
+  top.check_keys({"cluster", "plugin_dir", "nodes", "functions", "server"}, "the top-level map");
 
   read_cluster(loader, top, topology);
+  read_server(loader, top, topology.server);
   const std::filesystem::path file_plugin_dir =
       read_plugin_dir(context, top, folder, options.plugin_dir.has_value());
   if (!options.plugin_dir) loader.plugin_dir = file_plugin_dir;

@@ -276,18 +276,6 @@ std::vector<std::string> read_string_list(const ConfigContext& context, const Va
   return items;
 }
 
-bool is_valid_id(std::string_view id) noexcept {
-  if (id.empty() || id.size() > kMaxIdLength || id == "." || id == "..") return false;
-  for (const char character : id) {
-    const bool allowed = (character >= 'a' && character <= 'z') ||
-                         (character >= 'A' && character <= 'Z') ||
-                         (character >= '0' && character <= '9') || character == '.' ||
-                         character == '_' || character == '-';
-    if (!allowed) return false;
-  }
-  return true;
-}
-
 std::string read_id(const ConfigContext& context, const Value& value) {
   constexpr std::string_view kExpected =
       "an id of 1-128 characters from A-Z a-z 0-9 . _ - (not '.' or '..')";

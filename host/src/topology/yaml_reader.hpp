@@ -9,6 +9,8 @@
 
 #include <edge/errors.hpp>
 
+#include "topology/ids.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <cstddef>
@@ -120,9 +122,7 @@ std::vector<std::string> read_string_list(const ConfigContext& context, const Va
 void require_list(const ConfigContext& context, const Value& value);
 void require_map(const ConfigContext& context, const Value& value);
 
-// Ids end up in URLs and file names: 1-128 of [A-Za-z0-9._-], not "." or "..".
-bool is_valid_id(std::string_view id) noexcept;
-inline constexpr std::size_t kMaxIdLength = 128;
+// An id (see topology/ids.hpp: is_valid_id).
 std::string read_id(const ConfigContext& context, const Value& value);
 
 }  // namespace edge::topology_internal
