@@ -11,6 +11,8 @@ packages=(
   nlohmann-json3-dev                 # JSON
   doctest-dev                        # tests
   libbenchmark-dev                   # tools/bench
+  python3-prometheus-client          # tests: the real parser checks /metrics
+  dpkg-dev file                      # the .deb: dpkg-shlibdeps computes Depends, file finds ELF files
 )
 
 missing=()
