@@ -9,6 +9,7 @@
 // checks /proc/self/maps each iteration and fails if echo.so stayed mapped.
 #include "bench_support.hpp"
 
+#include <edge/plugin_store.hpp>
 #include <edge/runtime.hpp>
 
 #include "concurrency/epoch.hpp"
@@ -17,6 +18,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,6 +123,44 @@ void BM_ColdStart_FirstInvokeOnly(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// As FirstInvokeOnly, loading through a PluginStore (edge-host's way): a
+// stat and a lookup find the content-addressed copy of the unchanged file,
+// which is what gets mapped. With `changed_file`, the file's mtime is bumped
+// before each iteration (untimed), so every cold start also reads, hashes and
+// copies it: the first cold start after a replacement.
+void cold_start_with_store(benchmark::State& state, bool changed_file) {
+  auto store = std::make_shared<edge::PluginStore>();
+  edge::EdgeRuntime runtime(edge::bench::bench_node("bench-node"), store);
+  edge::EdgeFunction function = edge::bench::echo_function("echo");
+  // A private copy of echo.so, so that touching it leaves the build tree alone.
+  function.plugin = store->cache_dir() / "user-echo.so";
+  std::filesystem::copy_file(edge::bench::plugin_path("echo"), function.plugin);
+  const std::string copy = (store->cache_dir() / (store->sha256(function.plugin) + ".so")).string();
+  for (auto _ : state) {
+    if (changed_file && ::utimensat(AT_FDCWD, function.plugin.c_str(), nullptr, 0) != 0) {
+      state.SkipWithError("cannot touch echo.so");
+      break;
+    }
+    runtime.deploy(function);
+    const Clock::time_point start = Clock::now();
+    const edge::EdgeRuntime::CallResult result = runtime.invoke_detailed("echo", kSmallInput);
+    state.SetIterationTime(seconds_between(start, Clock::now()));
+    if (!result.cold_start || result.output != kSmallInput) {
+      state.SkipWithError("the first invoke was not a cold start returning the input");
+      break;
+    }
+    if (!unload(state, runtime, copy)) break;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_ColdStart_FirstInvokeOnly_PluginStore(benchmark::State& state) {
+  cold_start_with_store(state, false);
+}
+void BM_ColdStart_FirstInvokeOnly_PluginStoreChangedFile(benchmark::State& state) {
+  cold_start_with_store(state, true);
+}
+
 // The per-request process: write `input` to the child's stdin, read its
 // stdout until end of file, wait for it. `start` creates the child with the
 // pipe ends on fds 0 and 1 and returns its pid (or -1).
@@ -212,6 +252,10 @@ void BM_ProcessPerRequest_ForkExec(benchmark::State& state, const char* program)
 
 BENCHMARK(BM_ColdStart_DeployAndFirstInvoke)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ColdStart_FirstInvokeOnly)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ColdStart_FirstInvokeOnly_PluginStore)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ColdStart_FirstInvokeOnly_PluginStoreChangedFile)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 // The child's CPU time is not the parent's: wall-clock time is the measure.
 BENCHMARK_CAPTURE(BM_ProcessPerRequest_PosixSpawn, dynamic, EDGE_BENCH_ECHO_PROCESS)
     ->UseRealTime()

@@ -2,12 +2,18 @@
 # Builds the benchmarks (Release), runs every program with repetitions and
 # rewrites BENCHMARKS.md at the repository root from the medians.
 #
+# Usage: run_benchmarks.sh [program...]
+#   With program names (e.g. bench_cluster), runs only those and keeps the
+#   other programs' results from their last run; the report gives each
+#   program's date and load average.
+#
 # Environment knobs:
 #   EDGE_BENCH_BUILD_DIR    build directory (default: <repo>/build-bench)
 #   EDGE_BENCH_REPETITIONS  repetitions per benchmark (default: 5)
 #   EDGE_BENCH_MIN_TIME     --benchmark_min_time in seconds (default: 0.5)
 #   EDGE_BENCH_MAX_LOAD     wait before each program until the 1-minute load
-#                           average is below this (default: 0.5)
+#                           average is below this (default: 0.5) and the CPUs
+#                           were at least 90 % idle over 3 seconds
 #   EDGE_BENCH_MAX_WAIT     give up waiting after this many seconds in total
 #                           and run anyway, saying so (default: 600)
 set -euo pipefail
@@ -19,16 +25,38 @@ min_time=${EDGE_BENCH_MIN_TIME:-0.5}
 max_load=${EDGE_BENCH_MAX_LOAD:-0.5}
 max_wait=${EDGE_BENCH_MAX_WAIT:-600}
 results=$build/bench-results
-programs=(bench_invoke bench_cold_start bench_cluster bench_memory bench_primitives)
+all_programs=(bench_invoke bench_cold_start bench_cluster bench_memory bench_primitives)
+if (($# > 0)); then
+  programs=("$@")
+  for program in "${programs[@]}"; do
+    [[ " ${all_programs[*]} " == *" $program "* ]] || { echo "run_benchmarks: unknown program $program" >&2; exit 2; }
+  done
+else
+  programs=("${all_programs[@]}")
+fi
 
 cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DEDGE_BUILD_TESTS=OFF -DEDGE_BUILD_BENCHMARKS=ON >/dev/null
 cmake --build "$build" --target edge_benchmarks edge_example_plugins
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
+# Percentage of CPU time idle over the next 3 seconds, all CPUs together (the
+# load average lags by a minute; a compile burst elsewhere shows here at once).
+idle_percent() {
+  local before after
+  before=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+  sleep 3
+  after=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+  awk -v b="$before" -v a="$after" 'BEGIN { split(b, x, " "); split(a, y, " ");
+    total = y[2] - x[2]; print (total > 0 ? int(100 * (y[1] - x[1]) / total) : 100) }'
+}
+busy() {
+  awk -v load="$(load1)" -v max="$max_load" 'BEGIN { exit !(load >= max) }' ||
+    (($(idle_percent) < 90))
+}
 waited=0
 wait_for_quiet() {
-  while awk -v load="$(load1)" -v max="$max_load" 'BEGIN { exit !(load >= max) }'; do
+  while busy; do
     if ((waited >= max_wait)); then
       echo "run_benchmarks: load average still $(load1) after ${waited}s of waiting; running anyway" >&2
       return
