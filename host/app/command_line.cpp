@@ -121,6 +121,7 @@ CommandLine parse_command_line(std::span<const std::string_view> arguments) {
   std::optional<std::string> input;
   std::optional<bool> check;
   std::optional<edge::ListenAddress> listen;
+  std::optional<std::string> machine_node;
   std::optional<log::Level> level;
   std::optional<log::Format> format;
 
@@ -151,6 +152,9 @@ CommandLine parse_command_line(std::span<const std::string_view> arguments) {
       set_once(input, option.name, std::string(reader.value_of(option)));
     } else if (option.name == "--listen") {
       set_once(listen, option.name, listen_address(option.name, reader.value_of(option)));
+    } else if (option.name == "--machine-node") {
+      set_once(machine_node, option.name,
+               std::string(non_empty(option.name, reader.value_of(option))));
     } else if (option.name == "--log-level") {
       set_once(level, option.name, log_level(option.name, reader.value_of(option)));
     } else if (option.name == "--log-format") {
@@ -163,6 +167,9 @@ CommandLine parse_command_line(std::span<const std::string_view> arguments) {
   if (!config) throw UsageError("missing --config FILE (the topology to load)");
   if (check && function_id) throw UsageError("--check and --invoke cannot be used together");
   if (input && !function_id) throw UsageError("--input is only meaningful with --invoke ID");
+  if (machine_node && (check || function_id)) {
+    throw UsageError("--machine-node is only meaningful when running the host");
+  }
   if (listen && (check || function_id)) {
     throw UsageError(
         "--listen is only meaningful when running the host (not with --check or --invoke)");
@@ -172,6 +179,7 @@ CommandLine parse_command_line(std::span<const std::string_view> arguments) {
   command_line.config = std::move(*config);
   command_line.plugin_dir = std::move(plugin_dir);
   command_line.listen = std::move(listen);
+  command_line.machine_node = machine_node.value_or("");
   command_line.log_level = level.value_or(log::Level::Info);
   command_line.log_format = format.value_or(log::Format::Text);
   if (check) {
@@ -214,6 +222,8 @@ Options:
   --check            validate FILE, print a one-line summary and exit
   --invoke ID        call function ID once, write its output to stdout and exit
   --input DATA       the input bytes for --invoke; '-' reads standard input
+  --machine-node ID  the node that is this machine: its heartbeats carry the
+                     machine's real CPU and memory use (from /proc)
   --listen HOST:PORT serve the API there instead of the file's server.listen
                      (port 0: any free port)
   --log-level LEVEL  debug, info (default: one access line per request), warn

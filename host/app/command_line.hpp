@@ -31,6 +31,7 @@ struct CommandLine {
   std::string input;                                // --input (Invoke only)
   bool input_from_stdin = false;                    // --input -
   std::optional<edge::ListenAddress> listen;        // --listen (Run only)
+  std::string machine_node;                         // --machine-node (Run only)
   log::Level log_level = log::Level::Info;          // --log-level
   log::Format log_format = log::Format::Text;       // --log-format
 

@@ -1,5 +1,7 @@
 #include "node_supervisor.hpp"
 
+#include <stdexcept>
+
 #include <algorithm>
 #include <optional>
 
@@ -82,8 +84,33 @@ void NodeSupervisor::detect_stale_nodes() {
 // process being alive and its event loop running. Nobody else would send
 // heartbeats for them, so without these they would all go stale after one
 // timeout. Nodes in other processes would send their own.
+void NodeSupervisor::set_machine_node(std::string node_id) {
+  machine_node_ = std::move(node_id);
+  sampler_.reset();
+  if (!machine_node_.empty()) sampler_.emplace();
+}
+
 void NodeSupervisor::send_heartbeats() {
-  for (const std::string& node_id : local_nodes_) cluster_.heartbeat(node_id);
+  for (auto position = local_nodes_.begin(); position != local_nodes_.end();) {
+    try {
+      if (*position == machine_node_ && sampler_) {
+        cluster_.heartbeat(*position, sampler_->sample());
+      } else {
+        cluster_.heartbeat(*position);
+      }
+      ++position;
+    } catch (const std::invalid_argument&) {
+      // Deregistered through the API: stop heartbeating it.
+      log_ << "edge-host: node '" << *position << "' was removed; no more heartbeats for it"
+           << std::endl;
+      position = local_nodes_.erase(position);
+    } catch (const std::runtime_error& error) {
+      // /proc unreadable: a plain heartbeat keeps the node alive.
+      log_ << "edge-host: cannot sample machine usage: " << error.what() << std::endl;
+      cluster_.heartbeat(*position);
+      ++position;
+    }
+  }
   for (auto position = stale_nodes_.begin(); position != stale_nodes_.end();) {
     const std::optional<edge::EdgeNode> node = cluster_.node(*position);
     if (node && node->status != edge::EdgeNodeStatus::Offline) {

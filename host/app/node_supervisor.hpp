@@ -8,11 +8,13 @@
 #pragma once
 
 #include "asio.hpp"
+#include "metrics/system_usage.hpp"
 
 #include <edge/cluster.hpp>
 
 #include <chrono>
 #include <ostream>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,6 +35,9 @@ class NodeSupervisor {
   NodeSupervisor& operator=(const NodeSupervisor&) = delete;
 
   void start();
+  // The node that is this machine: its heartbeats carry the machine's real
+  // CPU and memory use, so placement sees real load. Empty: none.
+  void set_machine_node(std::string node_id);
   // The nodes to heartbeat from now on (after a topology reload).
   void set_local_nodes(std::vector<std::string> local_nodes);
   // Cancels the timer; the io_context then runs out of work from here.
@@ -54,6 +59,8 @@ class NodeSupervisor {
   Clock::time_point next_stale_check_;
   Clock::time_point next_heartbeat_;
   std::set<std::string> stale_nodes_;  // reported stale, not yet back
+  std::string machine_node_;
+  std::optional<edge::metrics::SystemUsageSampler> sampler_;  // set with machine_node_
   bool stopped_ = false;
 };
 

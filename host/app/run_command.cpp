@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,13 @@ int run_cluster(const CommandLine& command_line) {
   for (const edge::EdgeNode& node : topology.nodes) local_nodes.push_back(node.id);
   NodeSupervisor supervisor(io, cluster, std::move(local_nodes), topology.heartbeat_timeout_seconds,
                             std::cout);
+  if (!command_line.machine_node.empty()) {
+    if (!cluster.node(command_line.machine_node)) {
+      throw std::invalid_argument("--machine-node: no node '" + command_line.machine_node +
+                                  "' in " + command_line.config.string());
+    }
+    supervisor.set_machine_node(command_line.machine_node);
+  }
   supervisor.start();
 
   PluginLifecycle lifecycle(
