@@ -86,6 +86,34 @@ TEST_CASE("replacing a plugin file hot-reloads it with no failed call; removing 
   CHECK(host.stop(SIGTERM).code == 0);
 }
 
+TEST_CASE("a plugin failing its checks is quarantined, shown in the function's status, and retried when the file changes") {
+  TemporaryDirectory plugins;
+  const fs::path plugin = plugins.path() / "worker.so";
+  install_plugin(kBuiltPlugins / "echo.so", plugin);
+  HostProcess host("nodes:\n  - id: node-a\nfunctions:\n  - {id: worker, plugin: worker}\n",
+                   {"--log-level", "error"}, 20s, plugins.path().string());
+  REQUIRE(invoke(host.port(), "worker", "x") == "200 x");
+  // The broken version is deployed by the watcher; its first cold start fails.
+  install_plugin(fs::path(EDGE_TEST_FIXTURE_DIR) / "wrong_abi.so", plugin);
+  std::string first;
+  CHECK(eventually([&] { return (first = invoke(host.port(), "worker", "x")).rfind("502", 0) == 0; }));
+  CHECK(first.find("ABI version mismatch") != std::string::npos);
+  const std::string again = invoke(host.port(), "worker", "x");
+  CHECK(again.find("quarantined") != std::string::npos);  // fails fast, without loading
+  {
+    HttpConnection connection("127.0.0.1", host.port());
+    const nlohmann::json status =
+        nlohmann::json::parse(connection.request("GET", "/v1/functions/worker").body);
+    REQUIRE(status.contains("quarantine"));
+    CHECK(status["quarantine"]["sha256"].get<std::string>().size() == 64);
+    CHECK(status["quarantine"]["reason"].get<std::string>().find("ABI version mismatch") !=
+          std::string::npos);
+  }
+  install_plugin(kBuiltPlugins / "echo.so", plugin);  // new content: retried
+  CHECK(eventually([&] { return invoke(host.port(), "worker", "back") == "200 back"; }));
+  CHECK(host.stop(SIGTERM).code == 0);
+}
+
 TEST_CASE("SIGHUP reconciles the topology; a bad file is rejected and changes nothing") {
   HostProcess host("nodes:\n  - id: node-a\nfunctions:\n  - {id: echo, plugin: echo}\n");
   REQUIRE(invoke(host.port(), "echo", "a") == "200 a");
