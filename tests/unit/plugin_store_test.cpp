@@ -290,7 +290,14 @@ TEST_CASE("1,000 deploy, invoke, undeploy cycles leave no mapping behind") {
   for (int i = 0; i < 10; ++i) cycle();
   const std::size_t before = edge::test::mapping_count();
   for (int i = 0; i < 1000; ++i) cycle();
+  CHECK(edge::test::plugin_copy_mapping_count() == 0);  // every copy really unmapped
+#if !defined(__SANITIZE_ADDRESS__)
+  // (ASan's allocator maps regions of its own as it goes: this count is only
+  // meaningful without it; the line above is.)
   CHECK(edge::test::mapping_count() <= before);
+#else
+  (void)before;
+#endif
 }
 
 TEST_CASE("inspect reads a content's descriptor once, naming the user's file") {

@@ -69,6 +69,22 @@ inline std::size_t mapping_count() {
   return count;
 }
 
+// Mappings of the plugin store's copies (files named <64 hex digits>.so).
+inline std::size_t plugin_copy_mapping_count() {
+  std::ifstream maps("/proc/self/maps");
+  std::size_t count = 0;
+  for (std::string line; std::getline(maps, line);) {
+    const std::size_t slash = line.rfind('/');
+    if (slash == std::string::npos) continue;
+    const std::string name = line.substr(slash + 1);
+    if (name.size() == 67 && name.compare(64, 3, ".so") == 0 &&
+        name.find_first_not_of("0123456789abcdef") == 64) {
+      ++count;
+    }
+  }
+  return count;
+}
+
 inline bool is_mapped(const std::string& needle) {
   std::ifstream maps("/proc/self/maps");
   for (std::string line; std::getline(maps, line);) {

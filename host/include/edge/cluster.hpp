@@ -133,7 +133,9 @@ class EdgeCluster {
 
   std::optional<EdgeNode> node(std::string_view node_id) const;
   std::vector<EdgeNode> nodes() const;  // sorted by id
-  // The node's runtime, or nullptr. Valid while the node is registered.
+  // The node's runtime, or nullptr. Valid while the node is registered; code
+  // inside the host that may race with deregister_node holds an EpochGuard
+  // (host/src/concurrency/epoch.hpp) while it uses the pointer.
   EdgeRuntime* runtime(std::string_view node_id);
   // Ids of the nodes running the function, sorted.
   std::vector<std::string> nodes_running(std::string_view function_id) const;

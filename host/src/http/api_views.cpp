@@ -1,5 +1,7 @@
 #include "http/api_views.hpp"
 
+#include "concurrency/epoch.hpp"
+
 #include "http/api_error.hpp"
 
 #include <edge/plugin.hpp>
@@ -93,6 +95,9 @@ nlohmann::json node_view(EdgeCluster& cluster, std::string_view node_id, bool de
   const std::optional<EdgeNode> node = cluster.node(node_id);
   if (!node) not_found("unknown node " + in_quotes(node_id));
   nlohmann::json view = node->to_json();
+  // A concurrent DELETE may deregister the node: its entry (and runtime) is
+  // freed through epoch-based reclamation, so the guard keeps it alive here.
+  concurrency::EpochGuard guard;
   EdgeRuntime* runtime = cluster.runtime(node_id);
   view["functions"] = runtime != nullptr ? runtime->function_ids() : std::vector<std::string>{};
   // The cluster reads a coarse clock, which may trail this one by a tick.

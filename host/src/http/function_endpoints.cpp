@@ -1,4 +1,5 @@
 // /v1/functions: the functions the cluster knows, deploying them, and calling them.
+#include "concurrency/epoch.hpp"
 #include "http/api_error.hpp"
 #include "http/api_views.hpp"
 #include "http/endpoints.hpp"
@@ -150,6 +151,7 @@ HttpResponse warm_function(const ApiContext& api, const RouteMatch& match) {
   if (!api.cluster.function(id)) not_found("unknown function " + in_quotes(id));
   std::vector<std::string> warmed;
   for (const std::string& node_id : api.cluster.nodes_running(id)) {
+    concurrency::EpochGuard guard;  // the node may be deregistered meanwhile
     EdgeRuntime* runtime = api.cluster.runtime(node_id);
     if (runtime != nullptr && runtime->warm_up(id)) warmed.push_back(node_id);
   }
@@ -174,6 +176,9 @@ EdgeCluster::RoutedCall call_on_node(const ApiContext& api, const std::string& f
   if (!topology_internal::is_valid_id(node_id)) {
     bad_request("invalid node id " + in_quotes(node_id) + " in ?node=");
   }
+  // Keeps the node's runtime alive for the call if a DELETE deregisters it
+  // meanwhile (node entries are freed through epoch-based reclamation).
+  concurrency::EpochGuard guard;
   EdgeRuntime* runtime = api.cluster.runtime(node_id);
   if (runtime == nullptr) not_found("unknown node " + in_quotes(node_id));
   if (!runtime->has_function(function_id)) {
