@@ -141,6 +141,12 @@ struct PluginStore::State {
     if (auto pin = pins.find(sha256); pin != pins.end() && --pin->second == 0) pins.erase(pin);
     collect(sha256);
   }
+  // Unpins a content pinned by current(..., pin = true) when it goes out of scope.
+  struct Unpin {
+    State& state;
+    const std::string& sha256;
+    ~Unpin() { state.unpin(sha256); }
+  };
 
   // The file's content now, copied into the cache if it is not there yet.
   // Reads the file only when its identity changed (or `reread`).
@@ -295,11 +301,7 @@ bool PluginStore::lift_quarantine(std::string_view sha256) {
 PluginInfo PluginStore::inspect(const std::filesystem::path& file) {
   State& state = *state_;
   const State::Current current = state.current(file, /*reread=*/false, /*pin=*/true);
-  struct Unpin {
-    State& state;
-    const std::string& sha256;
-    ~Unpin() { state.unpin(sha256); }
-  } unpin{state, current.sha256};
+  const State::Unpin unpin{state, current.sha256};
   const PluginSource source{file, current.sha256};
   {
     std::lock_guard lock(state.mutex);
@@ -338,11 +340,7 @@ std::unique_ptr<LoadedPlugin> PluginStore::load(const std::filesystem::path& fil
                                                 const PluginInitContext& context) {
   State& state = *state_;
   const State::Current current = state.current(file, /*reread=*/false, /*pin=*/true);
-  struct Unpin {
-    State& state;
-    const std::string& sha256;
-    ~Unpin() { state.unpin(sha256); }
-  } unpin{state, current.sha256};
+  const State::Unpin unpin{state, current.sha256};
 
   const PluginSource source{file, current.sha256};
   {
