@@ -42,6 +42,7 @@ int run_cluster(const CommandLine& command_line) {
   // loads is then delivered once the loop runs (a clean stop) instead of
   // killing the process.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  boost::asio::signal_set hangup(io, SIGHUP);  // topology reload, armed below
 
   const edge::Topology topology =
       edge::load_topology(command_line.config, command_line.topology_options());
@@ -80,7 +81,6 @@ int run_cluster(const CommandLine& command_line) {
       [&] { return edge::load_topology(command_line.config, command_line.topology_options()); },
       logger);
   lifecycle.start();
-  boost::asio::signal_set hangup(io, SIGHUP);
   std::function<void()> await_hangup = [&] {
     hangup.async_wait([&](const boost::system::error_code& error, int) {
       if (error) return;  // cancelled: stopping
