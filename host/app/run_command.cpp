@@ -5,12 +5,14 @@
 #include "log/logger.hpp"
 #include "node_supervisor.hpp"
 #include "placement_table.hpp"
+#include "plugin/host_api.hpp"
 #include "plugin_lifecycle.hpp"
 #include "server_settings.hpp"
 
 #include <edge/cluster.hpp>
 #include <edge/topology.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +24,26 @@
 
 namespace edge::app {
 namespace {
+
+class PluginLogRoute {
+ public:
+  explicit PluginLogRoute(const log::Logger& logger) {
+    set_plugin_log_sink(&write, const_cast<log::Logger*>(&logger));
+  }
+  ~PluginLogRoute() { set_plugin_log_sink(nullptr, nullptr); }
+  PluginLogRoute(const PluginLogRoute&) = delete;
+  PluginLogRoute& operator=(const PluginLogRoute&) = delete;
+
+ private:
+  static void write(void* context, edge_log_level level, std::string_view function_id,
+                    std::string_view message) {
+    static constexpr log::Level kLevels[] = {log::Level::Debug, log::Level::Info, log::Level::Warn,
+                                             log::Level::Error};
+    const auto index = static_cast<std::size_t>(std::clamp(static_cast<int>(level), 0, 3));
+    static_cast<const log::Logger*>(context)->write(
+        kLevels[index], message, {{"source", "plugin"}, {"function", function_id}});
+  }
+};
 
 std::string signal_name(int signal_number) {
   switch (signal_number) {
@@ -47,6 +69,9 @@ int run_cluster(const CommandLine& command_line) {
   const edge::Topology topology =
       edge::load_topology(command_line.config, command_line.topology_options());
   const log::Logger logger(command_line.log_level, command_line.log_format);
+  // Plugins' own log lines go through the same structured logger (reset
+  // after the cluster, and so every plugin, is gone).
+  const PluginLogRoute plugin_log_route(logger);
   // Plugins load from content-addressed copies, so replacing a file never
   // hands back the old, still-mapped library.
   edge::EdgeCluster cluster(edge::ClusterOptions{make_plugin_store(logger)});

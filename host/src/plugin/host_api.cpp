@@ -1,6 +1,7 @@
 #include "plugin/host_api.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <new>
 
@@ -15,13 +16,26 @@ const char* get_env(const edge_call* call, const char* name, size_t* value_size)
   return found->second.data();
 }
 
+struct LogSink {
+  std::atomic<PluginLogSink> sink{nullptr};
+  std::atomic<void*> context{nullptr};
+};
+LogSink& log_sink() {
+  static LogSink instance;
+  return instance;
+}
+
 void log(const edge_call* call, edge_log_level level, const char* message, size_t size) {
+  const std::string_view id = call != nullptr ? call->function_id : std::string_view("?");
+  const std::string_view text = message != nullptr ? std::string_view(message, size) : std::string_view();
+  if (const PluginLogSink sink = log_sink().sink.load(std::memory_order_acquire)) {
+    sink(log_sink().context.load(std::memory_order_acquire), level, id, text);
+    return;
+  }
   static constexpr const char* kLevels[] = {"debug", "info", "warn", "error"};
   const auto index = std::clamp(static_cast<int>(level), 0, 3);
-  const std::string_view id = call != nullptr ? call->function_id : std::string_view("?");
   std::fprintf(stderr, "[%s] function %.*s: %.*s\n", kLevels[index], static_cast<int>(id.size()),
-               id.data(), message != nullptr ? static_cast<int>(size) : 0,
-               message != nullptr ? message : "");
+               id.data(), static_cast<int>(text.size()), text.data());
 }
 
 int64_t remaining_ms(const edge_call* call) {
@@ -57,5 +71,11 @@ constexpr edge_host_api kHostApi = {
 }  // namespace
 
 const edge_host_api& host_api() noexcept { return kHostApi; }
+
+void set_plugin_log_sink(PluginLogSink sink, void* context) noexcept {
+  // Context first: a call that sees the new sink sees its context.
+  log_sink().context.store(context, std::memory_order_release);
+  log_sink().sink.store(sink, std::memory_order_release);
+}
 
 }  // namespace edge

@@ -23,6 +23,14 @@ struct edge_call {
 
 namespace edge {
 
+// Where plugins' log lines go (the SDK's log callback). The default writes
+// "[level] function ID: message" to stderr; edge-host installs one that
+// writes through its structured logger. Set it before plugins run, and reset
+// it (nullptr) before `context` goes away.
+using PluginLogSink = void (*)(void* context, edge_log_level level, std::string_view function_id,
+                               std::string_view message);
+void set_plugin_log_sink(PluginLogSink sink, void* context) noexcept;
+
 // The one callback table handed to every plugin. Static storage: valid for
 // the life of the process, so no plugin can outlive it.
 const edge_host_api& host_api() noexcept;
