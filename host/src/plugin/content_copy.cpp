@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <string>
@@ -63,18 +62,10 @@ ContentCopy copy_with_hash(const std::filesystem::path& file,
   if (!output) fail("cannot create a file in the plugin cache " + directory.string());
   TemporaryFile temporary{name_buffer.data()};
 
-  Sha256 hash;
-  std::array<char, std::size_t{64} * 1024> buffer{};
-  for (;;) {
-    const ssize_t count = ::read(input.get(), buffer.data(), buffer.size());
-    if (count == 0) break;
-    if (count < 0) {
-      if (errno == EINTR) continue;
-      fail("cannot read " + file.string());
-    }
-    hash.update(buffer.data(), static_cast<std::size_t>(count));
-    write_all(output.get(), buffer.data(), static_cast<std::size_t>(count), temporary.path);
-  }
+  const std::string sha256 =
+      sha256_of_stream(input.get(), file, [&](const char* data, std::size_t size) {
+        write_all(output.get(), data, size, temporary.path);
+      });
   // Read-only and executable for the owner: nothing rewrites a copy in place
   // (a rewrite under a mapped library is the crash this store exists to avoid).
   if (::fchmod(output.get(), S_IRUSR | S_IXUSR) != 0)
@@ -85,7 +76,7 @@ ContentCopy copy_with_hash(const std::filesystem::path& file,
   ContentCopy copy;
   copy.identity = FileIdentity::of(before);
   copy.stable = copy.identity == FileIdentity::of(after);
-  copy.sha256 = hash.hex_digest();
+  copy.sha256 = sha256;
   copy.temporary = temporary.path;
   temporary.keep = true;
   return copy;

@@ -48,22 +48,28 @@ std::string Sha256::hex_digest() {
   return hex;
 }
 
-std::string sha256_of_file(const std::filesystem::path& file) {
-  const FileDescriptor input(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!input)
-    throw std::system_error(errno, std::generic_category(), "cannot open " + file.string());
+std::string sha256_of_stream(int descriptor, const std::filesystem::path& file,
+                             const std::function<void(const char*, std::size_t)>& on_chunk) {
   Sha256 hash;
   std::array<char, std::size_t{64} * 1024> buffer{};
   for (;;) {
-    const ssize_t count = ::read(input.get(), buffer.data(), buffer.size());
+    const ssize_t count = ::read(descriptor, buffer.data(), buffer.size());
     if (count == 0) break;
     if (count < 0) {
       if (errno == EINTR) continue;
       throw std::system_error(errno, std::generic_category(), "cannot read " + file.string());
     }
     hash.update(buffer.data(), static_cast<std::size_t>(count));
+    if (on_chunk) on_chunk(buffer.data(), static_cast<std::size_t>(count));
   }
   return hash.hex_digest();
+}
+
+std::string sha256_of_file(const std::filesystem::path& file) {
+  const FileDescriptor input(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!input)
+    throw std::system_error(errno, std::generic_category(), "cannot open " + file.string());
+  return sha256_of_stream(input.get(), file);
 }
 
 }  // namespace edge

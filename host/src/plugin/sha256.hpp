@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,6 +31,12 @@ class Sha256 {
   };
   std::unique_ptr<evp_md_ctx_st, FreeContext> context_;
 };
+
+// Reads `descriptor` to its end in 64 KiB chunks and returns their hash; each
+// chunk also goes to `on_chunk` when given (a copy made in the same pass).
+// Throws std::system_error naming `file` when a read fails.
+std::string sha256_of_stream(int descriptor, const std::filesystem::path& file,
+                             const std::function<void(const char*, std::size_t)>& on_chunk = {});
 
 // The hash of a file's bytes, read in chunks. Throws std::system_error naming
 // the file when it cannot be read.
