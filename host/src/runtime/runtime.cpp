@@ -34,6 +34,23 @@ struct EdgeRuntime::State {
   std::atomic<std::uint64_t> retired_cold_starts{0};
   std::atomic<std::uint64_t> retired_errors{0};
 
+  // The runtime's cumulative counts: undeployed functions' plus the
+  // deployed ones', in one pass.
+  FunctionMetrics::Totals lifetime_totals() const {
+    FunctionMetrics::Totals totals;
+    totals.invocations = retired_invocations.load(std::memory_order_relaxed);
+    totals.cold_starts = retired_cold_starts.load(std::memory_order_relaxed);
+    totals.errors = retired_errors.load(std::memory_order_relaxed);
+    EpochGuard guard;
+    functions.for_each([&](std::string_view, const FunctionVersion& version) {
+      const FunctionMetrics::Totals current = version.metrics->totals();
+      totals.invocations += current.invocations;
+      totals.cold_starts += current.cold_starts;
+      totals.errors += current.errors;
+    });
+    return totals;
+  }
+
   // Metrics of undeployed functions whose calls were still running, so that
   // in_flight() sees them until they return.
   mutable std::mutex departed_mutex;
@@ -297,25 +314,17 @@ RuntimeSummary EdgeRuntime::summary() const {
     }
   }
   summary.function_count = summary.functions.size();
-  summary.total_invocations = total_invocations();
-  summary.cold_start_count = cold_start_count();
-  summary.total_errors = state_->retired_errors.load(std::memory_order_relaxed);
-  EpochGuard guard;
-  state_->functions.for_each([&](std::string_view, const FunctionVersion& version) {
-    summary.total_errors += version.metrics->totals().errors;
-  });
+  const FunctionMetrics::Totals totals = state_->lifetime_totals();
+  summary.total_invocations = totals.invocations;
+  summary.cold_start_count = totals.cold_starts;
+  summary.total_errors = totals.errors;
   return summary;
 }
 
 std::size_t EdgeRuntime::function_count() const { return state_->functions.size(); }
 
 std::uint64_t EdgeRuntime::total_invocations() const {
-  std::uint64_t total = state_->retired_invocations.load(std::memory_order_relaxed);
-  EpochGuard guard;
-  state_->functions.for_each([&](std::string_view, const FunctionVersion& version) {
-    total += version.metrics->totals().invocations;
-  });
-  return total;
+  return state_->lifetime_totals().invocations;
 }
 
 std::int64_t EdgeRuntime::in_flight() const {
@@ -338,12 +347,7 @@ std::int64_t EdgeRuntime::in_flight() const {
 const std::shared_ptr<PluginStore>& EdgeRuntime::plugin_store() const noexcept { return state_->store; }
 
 std::uint64_t EdgeRuntime::cold_start_count() const {
-  std::uint64_t total = state_->retired_cold_starts.load(std::memory_order_relaxed);
-  EpochGuard guard;
-  state_->functions.for_each([&](std::string_view, const FunctionVersion& version) {
-    total += version.metrics->totals().cold_starts;
-  });
-  return total;
+  return state_->lifetime_totals().cold_starts;
 }
 
 }  // namespace edge
