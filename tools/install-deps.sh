@@ -8,6 +8,7 @@ packages=(
   libboost-dev libboost-system-dev   # Boost.DLL, Boost.Asio (headers)
   libyaml-cpp-dev                    # topology files
   libssl-dev                         # OpenSSL EVP (MD5 of SyncState)
+  libseccomp-dev                     # edge-worker: the process sandbox's seccomp filter
   nlohmann-json3-dev                 # JSON
   doctest-dev                        # tests
   libbenchmark-dev                   # tools/bench

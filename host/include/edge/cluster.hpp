@@ -59,11 +59,15 @@ struct PlacementPlan {
 };
 
 class PluginStore;
+class Sandbox;
 
 struct ClusterOptions {
   // Given to every node's runtime: plugins load by content through it (see
   // edge/plugin_store.hpp). nullptr: runtimes load plugins by path.
   std::shared_ptr<PluginStore> plugin_store;
+  // Runs every node's process-isolated functions (edge/sandbox.hpp).
+  // nullptr: Sandbox::shared_default(), made when the first one is called.
+  std::shared_ptr<Sandbox> sandbox;
 };
 
 class EdgeCluster {

@@ -45,6 +45,32 @@ class BusyError : public EdgeExecutionError {
   using EdgeExecutionError::EdgeExecutionError;
 };
 
+// A process-isolated function's worker died during the call: a signal
+// (SIGSEGV, abort), exit() inside the plugin, or a broken protocol. what()
+// names the cause. Only that call fails; the next call starts a new worker.
+class WorkerCrashError : public EdgeExecutionError {
+ public:
+  using EdgeExecutionError::EdgeExecutionError;
+};
+
+// A process-isolated function went over its memory_mb and its worker died.
+class MemoryLimitError : public WorkerCrashError {
+ public:
+  using WorkerCrashError::WorkerCrashError;
+};
+
+// The function's workers crashed too often recently: calls fail fast, without
+// starting a worker, until the cool-down passes (or the plugin changes).
+class CircuitOpenError : public EdgeExecutionError {
+ public:
+  CircuitOpenError(const std::string& message, double retry_after_seconds)
+      : EdgeExecutionError(message), retry_after_seconds_(retry_after_seconds) {}
+  double retry_after_seconds() const noexcept { return retry_after_seconds_; }
+
+ private:
+  double retry_after_seconds_;
+};
+
 // A function could not be deployed (invalid spec, no room, no capability).
 class DeploymentError : public Error {
  public:

@@ -60,6 +60,13 @@ struct EdgeNode {
   nlohmann::json to_json() const;
 };
 
+// Where a function's plugin runs: in the host process (fast; the plugin is
+// trusted), or in worker processes (contained: see edge/sandbox.hpp).
+enum class Isolation : std::uint8_t { None, Process };
+
+// "none", "process".
+std::string_view to_string(Isolation isolation) noexcept;
+
 // A native handler: input bytes in, output bytes out; throws to fail.
 using EdgeHandler = std::function<std::string(std::string_view input)>;
 
@@ -80,6 +87,13 @@ struct EdgeFunction {
   // Calls allowed to run at once; further calls fail fast with BusyError.
   // 0: no limit.
   int max_in_flight = 0;
+  // `Process`: each call runs in a worker process that is killed at the
+  // deadline, held to memory_mb, and whose crash fails only that call. Plugin
+  // functions only.
+  Isolation isolation = Isolation::None;
+  // Process isolation: worker processes serving calls at once; further calls
+  // queue (bounded), each worker serves one call at a time.
+  int max_workers = 1;
 
   // The node has every required capability and enough memory.
   bool can_run_on(const EdgeNode& node) const noexcept;

@@ -108,6 +108,23 @@ class PluginStore {
   std::unique_ptr<LoadedPlugin> load(const std::filesystem::path& file,
                                      const PluginInitContext& context);
 
+  // Host-internal (process isolation): the content copy of `file` that a
+  // worker process loads, kept in the cache while the pin lives (the pin
+  // keeps the store alive). Throws PluginError as load() does for a missing
+  // or quarantined file.
+  struct ContentPin {
+    std::filesystem::path copy;
+    std::string sha256;
+    std::shared_ptr<PluginStore> store;
+    ContentPin() = default;
+    ContentPin(const ContentPin&) = delete;
+    ContentPin& operator=(const ContentPin&) = delete;
+    ~ContentPin();
+  };
+  static std::shared_ptr<const ContentPin> pin_content(std::shared_ptr<PluginStore> store,
+                                                       const std::filesystem::path& file,
+                                                       std::string_view function_id);
+
  private:
   struct State;
   std::unique_ptr<State> state_;

@@ -26,6 +26,7 @@
 namespace edge {
 
 class PluginStore;
+class Sandbox;
 
 // Whether a deploy requires the plugin file to exist now. Deferred is for a
 // definition accepted earlier and placed again (failover, a new node, a
@@ -39,6 +40,10 @@ class EdgeRuntime {
   // Loads plugins through `plugin_store` (shared: a cluster gives the same
   // store to every runtime); nullptr loads by path, as above.
   EdgeRuntime(EdgeNode node, std::shared_ptr<PluginStore> plugin_store);
+  // Runs functions with `isolation: process` in `sandbox`'s workers;
+  // nullptr: Sandbox::shared_default(), made when the first one is called.
+  EdgeRuntime(EdgeNode node, std::shared_ptr<PluginStore> plugin_store,
+              std::shared_ptr<Sandbox> sandbox);
   ~EdgeRuntime();
   EdgeRuntime(const EdgeRuntime&) = delete;
   EdgeRuntime& operator=(const EdgeRuntime&) = delete;
@@ -61,7 +66,9 @@ class EdgeRuntime {
   // Runs the function. Unknown id: std::invalid_argument. The first call of
   // a function that is not warm loads it (a cold start). Failures throw
   // EdgeExecutionError (PluginError for load failures, TimeoutError when the
-  // call took longer than timeout_seconds).
+  // call took longer than timeout_seconds). Process isolation adds
+  // WorkerCrashError, MemoryLimitError, CircuitOpenError and BusyError (all
+  // workers busy and the queue full); its timeout kills the worker.
   std::string invoke(std::string_view function_id, std::string_view input = {});
 
   // The outcome of one call, for callers that need more than the output
@@ -73,8 +80,9 @@ class EdgeRuntime {
   };
   CallResult invoke_detailed(std::string_view function_id, std::string_view input = {});
 
-  // Loads the function's plugin and runs init without invoking it. False if
-  // the id is unknown; throws PluginError if the plugin cannot be loaded.
+  // Loads the function's plugin and runs init without invoking it (process
+  // isolation: starts a worker that does). False if the id is unknown;
+  // throws PluginError if the plugin cannot be loaded.
   bool warm_up(std::string_view function_id);
 
   bool has_function(std::string_view function_id) const;

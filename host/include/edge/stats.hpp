@@ -44,7 +44,24 @@ struct FunctionStats {
   bool quarantined = false;
   std::string quarantine_reason;
   std::string quarantine_sha256;
-  // Every call's duration, and every successful cold start's (load + init).
+  // "none" or "process". For process isolation, the rest of this block:
+  // what enforces memory_mb here ("cgroup v1 memory.limit_in_bytes",
+  // "RLIMIT_AS", ...), worker processes alive, and what happened to them.
+  std::string isolation = "none";
+  std::string memory_limit;
+  std::size_t workers = 0;
+  std::uint64_t worker_starts = 0;
+  std::uint64_t timeout_kills = 0;
+  std::uint64_t oom_kills = 0;
+  std::uint64_t crashes = 0;
+  std::uint64_t breaker_rejections = 0;
+  // The crash circuit breaker: "closed", "open" (calls fail fast) or
+  // "half-open" (the next call is a trial); seconds until an open one lets a
+  // trial through.
+  std::string breaker = "closed";
+  double breaker_retry_after_seconds = 0;
+  // Every call's duration, and every successful cold start's (load + init;
+  // for process isolation: worker start + load + init + the first call).
   LatencyHistogram duration_histogram;
   LatencyHistogram cold_start_histogram;
 

@@ -40,9 +40,9 @@ std::int64_t now_ns() {
 // A registered node. The atomics are written under the cluster mutex and read
 // lock-free by invoke routing; everything else is guarded by the mutex.
 struct NodeEntry {
-  NodeEntry(EdgeNode node, std::shared_ptr<PluginStore> plugin_store)
+  NodeEntry(EdgeNode node, const ClusterOptions& options)
       : id(node.id),
-        runtime(std::make_unique<EdgeRuntime>(node, std::move(plugin_store))),
+        runtime(std::make_unique<EdgeRuntime>(node, options.plugin_store, options.sandbox)),
         meta(std::move(node)) {}
 
   const std::string id;
@@ -303,7 +303,7 @@ void EdgeCluster::register_node(EdgeNode node) {
       entry->meta = std::move(node);
     } else {
       std::string id = node.id;
-      entry = &state_->nodes.insert_or_replace(std::move(id), std::move(node), state_->options.plugin_store);
+      entry = &state_->nodes.insert_or_replace(std::move(id), std::move(node), state_->options);
       entry->heartbeat_index = state_->heartbeats.allocate(entry, now_ns());
       entry->last_heartbeat = &state_->heartbeats.slot(entry->heartbeat_index);
     }

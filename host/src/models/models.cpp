@@ -19,6 +19,10 @@ std::string_view to_string(EdgeNodeStatus status) noexcept {
   return "unknown";
 }
 
+std::string_view to_string(Isolation isolation) noexcept {
+  return isolation == Isolation::Process ? "process" : "none";
+}
+
 double ResourceUsage::memory_percent() const noexcept {
   return memory_max_mb == 0 ? 0.0 : memory_mb / memory_max_mb * 100.0;
 }
@@ -84,7 +88,9 @@ nlohmann::json EdgeFunction::to_json() const {
           {"memory_mb", memory_mb},
           {"timeout_seconds", timeout_seconds},
           {"environment", environment},
-          {"required_capabilities", required_capabilities}};
+          {"required_capabilities", required_capabilities},
+          {"isolation", to_string(isolation)},
+          {"max_workers", max_workers}};
 }
 
 }  // namespace edge

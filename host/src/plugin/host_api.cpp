@@ -28,14 +28,7 @@ LogSink& log_sink() {
 void log(const edge_call* call, edge_log_level level, const char* message, size_t size) {
   const std::string_view id = call != nullptr ? call->function_id : std::string_view("?");
   const std::string_view text = message != nullptr ? std::string_view(message, size) : std::string_view();
-  if (const PluginLogSink sink = log_sink().sink.load(std::memory_order_acquire)) {
-    sink(log_sink().context.load(std::memory_order_acquire), level, id, text);
-    return;
-  }
-  static constexpr const char* kLevels[] = {"debug", "info", "warn", "error"};
-  const auto index = std::clamp(static_cast<int>(level), 0, 3);
-  std::fprintf(stderr, "[%s] function %.*s: %.*s\n", kLevels[index], static_cast<int>(id.size()),
-               id.data(), static_cast<int>(text.size()), text.data());
+  emit_plugin_log(level, id, text);
 }
 
 int64_t remaining_ms(const edge_call* call) {
@@ -71,6 +64,17 @@ constexpr edge_host_api kHostApi = {
 }  // namespace
 
 const edge_host_api& host_api() noexcept { return kHostApi; }
+
+void emit_plugin_log(edge_log_level level, std::string_view id, std::string_view text) noexcept {
+  if (const PluginLogSink sink = log_sink().sink.load(std::memory_order_acquire)) {
+    sink(log_sink().context.load(std::memory_order_acquire), level, id, text);
+    return;
+  }
+  static constexpr const char* kLevels[] = {"debug", "info", "warn", "error"};
+  const auto index = std::clamp(static_cast<int>(level), 0, 3);
+  std::fprintf(stderr, "[%s] function %.*s: %.*s\n", kLevels[index], static_cast<int>(id.size()),
+               id.data(), static_cast<int>(text.size()), text.data());
+}
 
 void set_plugin_log_sink(PluginLogSink sink, void* context) noexcept {
   // Context first: a call that sees the new sink sees its context.

@@ -30,6 +30,10 @@ namespace edge {
 using PluginLogSink = void (*)(void* context, edge_log_level level, std::string_view function_id,
                                std::string_view message);
 void set_plugin_log_sink(PluginLogSink sink, void* context) noexcept;
+// Sends one plugin log line where the SDK's log callback would: for lines a
+// process-isolated plugin logged in its worker.
+void emit_plugin_log(edge_log_level level, std::string_view function_id,
+                     std::string_view message) noexcept;
 
 // The one callback table handed to every plugin. Static storage: valid for
 // the life of the process, so no plugin can outlive it.

@@ -388,3 +388,28 @@ std::unique_ptr<LoadedPlugin> PluginStore::load(const std::filesystem::path& fil
 }
 
 }  // namespace edge
+
+namespace edge {
+
+PluginStore::ContentPin::~ContentPin() {
+  if (store) store->state_->unpin(sha256);
+}
+
+std::shared_ptr<const PluginStore::ContentPin> PluginStore::pin_content(
+    std::shared_ptr<PluginStore> store, const std::filesystem::path& file,
+    std::string_view function_id) {
+  State& state = *store->state_;
+  const State::Current current = state.current(file, /*reread=*/false, /*pin=*/true);
+  auto pin = std::make_shared<ContentPin>();
+  pin->copy = state.copy_path(current.sha256);
+  pin->sha256 = current.sha256;
+  pin->store = std::move(store);  // from here on, the pin unpins
+  std::lock_guard lock(state.mutex);
+  if (const QuarantinedPlugin* entry = state.find_quarantine(current.sha256, function_id)) {
+    throw PluginError(plugin_label({file, current.sha256}) + " is quarantined: " + entry->reason +
+                      " (it is retried when the file's content changes)");
+  }
+  return pin;
+}
+
+}  // namespace edge

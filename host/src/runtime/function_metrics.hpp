@@ -30,9 +30,22 @@ class LatencyBuckets {
   static double upper_bound(int index) noexcept;
 };
 
+// What happened to a process-isolated function's workers. Rare events:
+// plain shared atomics, not shards.
+struct SandboxCounters {
+  std::atomic<std::uint64_t> worker_starts{0};
+  std::atomic<std::uint64_t> timeout_kills{0};
+  std::atomic<std::uint64_t> oom_kills{0};
+  std::atomic<std::uint64_t> crashes{0};
+  std::atomic<std::uint64_t> breaker_rejections{0};
+};
+
 class FunctionMetrics {
  public:
   static constexpr int kShards = 8;
+
+  // Counts of the function's workers, kept across redeploys like the rest.
+  SandboxCounters sandbox;
 
   // Called around every call, by the calling thread.
   void call_started() noexcept { local().in_flight.fetch_add(1, std::memory_order_relaxed); }

@@ -5,8 +5,11 @@
 
 #include <edge/models.hpp>
 
+#include <edge/plugin_store.hpp>
+
 #include "plugin/loaded_plugin.hpp"
 #include "runtime/function_metrics.hpp"
+#include "sandbox/worker_pool.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -35,7 +38,12 @@ struct FunctionVersion {
   std::atomic<bool> warm{false};
   // Set once, under load_mutex; read lock-free by calls once warm is true.
   std::unique_ptr<LoadedPlugin> plugin;
-  std::mutex load_mutex;
+  // Process isolation instead: the pool of worker processes, and the content
+  // copy they load (pinned in the store while the pool may start workers).
+  // Destroyed in reverse order: the pool's workers first.
+  std::shared_ptr<const PluginStore::ContentPin> content;
+  std::unique_ptr<sandbox::WorkerPool> workers;
+  mutable std::mutex load_mutex;
 
   // Why the last cold start failed (empty once loaded). Its own small lock:
   // stats must not wait behind a cold start that holds load_mutex.

@@ -1,6 +1,7 @@
 #include <edge/errors.hpp>
 #include <edge/plugin_store.hpp>
 #include <edge/runtime.hpp>
+#include <edge/sandbox.hpp>
 
 #include "concurrency/epoch.hpp"
 #include "concurrency/read_mostly_map.hpp"
@@ -20,11 +21,19 @@ using concurrency::EpochGuard;
 using Clock = std::chrono::steady_clock;
 
 struct EdgeRuntime::State {
-  State(EdgeNode n, std::shared_ptr<PluginStore> s) : node(std::move(n)), store(std::move(s)) {}
+  State(EdgeNode n, std::shared_ptr<PluginStore> s, std::shared_ptr<Sandbox> b)
+      : node(std::move(n)), store(std::move(s)), sandbox_(std::move(b)) {}
 
   mutable std::mutex node_mutex;
   EdgeNode node;  // guarded by node_mutex
   const std::shared_ptr<PluginStore> store;  // may be null: load by path
+
+  // The sandbox for process isolation, made on first use if none was given.
+  Sandbox& sandbox() {
+    std::lock_guard lock(sandbox_mutex_);
+    if (!sandbox_) sandbox_ = Sandbox::shared_default();
+    return *sandbox_;
+  }
 
   std::mutex write_mutex;  // serialises deploy/undeploy (writers of `functions`)
   concurrency::ReadMostlyMap<FunctionVersion> functions;
@@ -55,6 +64,10 @@ struct EdgeRuntime::State {
   // in_flight() sees them until they return.
   mutable std::mutex departed_mutex;
   mutable std::vector<std::shared_ptr<FunctionMetrics>> departed;  // guarded by departed_mutex
+
+ private:
+  std::mutex sandbox_mutex_;
+  std::shared_ptr<Sandbox> sandbox_;  // guarded by sandbox_mutex_
 };
 
 namespace {
@@ -62,6 +75,51 @@ namespace {
 [[noreturn]] void unknown_function(std::string_view function_id, const std::string& node_id) {
   throw std::invalid_argument("unknown function '" + std::string(function_id) + "' on node '" +
                               node_id + "'");
+}
+
+// Process isolation: the version's worker pool, made on its first call.
+// Throws PluginError when the plugin file is missing or quarantined.
+sandbox::WorkerPool& worker_pool(FunctionVersion& version, const std::shared_ptr<PluginStore>& store,
+                                 Sandbox& sandbox) {
+  std::lock_guard lock(version.load_mutex);
+  if (version.workers) return *version.workers;
+  const EdgeFunction& function = version.function;
+  std::filesystem::path plugin = function.plugin;
+  try {
+    if (store) {
+      version.content = PluginStore::pin_content(store, function.plugin, function.id);
+      plugin = version.content->copy;
+    } else if (!std::filesystem::is_regular_file(plugin)) {
+      throw PluginError("plugin " + plugin.string() + ": plugin file not found");
+    }
+  } catch (const PluginError& error) {
+    version.set_last_error(error.what());
+    throw;
+  }
+  version.workers = std::make_unique<sandbox::WorkerPool>(
+      sandbox,
+      sandbox::WorkerPoolSettings{function.id, plugin,
+                                  std::map<std::string, std::string>(function.environment.begin(),
+                                                                     function.environment.end()),
+                                  function.timeout_seconds, function.memory_mb, function.max_workers},
+      version.metrics->sandbox);
+  return *version.workers;
+}
+
+// One call in a worker process; the pool enforces the deadline.
+std::string run_isolated(FunctionVersion& version, const std::shared_ptr<PluginStore>& store,
+                         Sandbox& sandbox, std::string_view input, Clock::time_point deadline,
+                         bool& cold_start) {
+  sandbox::WorkerPool& pool = worker_pool(version, store, sandbox);
+  try {
+    sandbox::WorkerPool::Result result = pool.call(input, deadline);
+    cold_start = result.cold_start;
+    if (cold_start) version.set_last_error({});
+    return std::move(result.output);
+  } catch (const PluginError& error) {
+    version.set_last_error(error.what());
+    throw;
+  }
 }
 
 // Loads the plugin (or marks a native handler warm). True when this call did
@@ -116,10 +174,41 @@ std::string run_handler(const FunctionVersion& version, std::string_view input) 
 
 }  // namespace
 
+namespace {
+
+void fill_sandbox_stats(const FunctionVersion& version, FunctionStats& stats) {
+  stats.isolation = "process";
+  const SandboxCounters& counters = version.metrics->sandbox;
+  stats.worker_starts = counters.worker_starts.load(std::memory_order_relaxed);
+  stats.timeout_kills = counters.timeout_kills.load(std::memory_order_relaxed);
+  stats.oom_kills = counters.oom_kills.load(std::memory_order_relaxed);
+  stats.crashes = counters.crashes.load(std::memory_order_relaxed);
+  stats.breaker_rejections = counters.breaker_rejections.load(std::memory_order_relaxed);
+  sandbox::WorkerPool* pool = nullptr;
+  {
+    std::lock_guard lock(version.load_mutex);
+    pool = version.workers.get();
+    if (version.content) stats.plugin_sha256 = version.content->sha256;
+  }
+  if (pool == nullptr) return;  // never called: no pool yet
+  const sandbox::WorkerPool::Status status = pool->status();
+  stats.memory_limit = pool->memory_limit_mode();
+  stats.workers = status.workers;
+  stats.is_warm = status.warm;
+  stats.breaker = std::string(sandbox::to_string(status.breaker));
+  stats.breaker_retry_after_seconds = status.retry_after_seconds;
+}
+
+}  // namespace
+
 EdgeRuntime::EdgeRuntime(EdgeNode node) : EdgeRuntime(std::move(node), nullptr) {}
 
 EdgeRuntime::EdgeRuntime(EdgeNode node, std::shared_ptr<PluginStore> plugin_store)
-    : state_(std::make_unique<State>(std::move(node), std::move(plugin_store))) {}
+    : EdgeRuntime(std::move(node), std::move(plugin_store), nullptr) {}
+
+EdgeRuntime::EdgeRuntime(EdgeNode node, std::shared_ptr<PluginStore> plugin_store,
+                         std::shared_ptr<Sandbox> sandbox)
+    : state_(std::make_unique<State>(std::move(node), std::move(plugin_store), std::move(sandbox))) {}
 
 EdgeRuntime::~EdgeRuntime() {
   // Callers guarantee no call is running on this runtime; earlier versions
@@ -223,15 +312,24 @@ EdgeRuntime::CallResult EdgeRuntime::invoke_detailed(std::string_view function_i
     metrics.call_finished(result.duration_ns, failed, timed_out);
   };
   try {
-    if (!version->warm.load(std::memory_order_acquire)) [[unlikely]] {
+    if (version->function.isolation == Isolation::Process) [[unlikely]] {
+      result.output = run_isolated(*version, state_->store, state_->sandbox(), input,
+                                   start + version->timeout, result.cold_start);
+      if (result.cold_start) {
+        metrics.cold_start_done(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
+      }
+    } else if (!version->warm.load(std::memory_order_acquire)) [[unlikely]] {
       result.cold_start = make_warm(*version, state_->store.get());
       if (result.cold_start) {
         metrics.cold_start_done(
             std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
       }
     }
-    result.output = version->plugin ? run_plugin(*version, input, start + version->timeout)
-                                    : run_handler(*version, input);
+    if (version->function.isolation == Isolation::None) {
+      result.output = version->plugin ? run_plugin(*version, input, start + version->timeout)
+                                      : run_handler(*version, input);
+    }
   } catch (const TimeoutError&) {
     finish(Clock::now() - start, true, true);
     throw;
@@ -255,6 +353,16 @@ bool EdgeRuntime::warm_up(std::string_view function_id) {
   EpochGuard guard;
   FunctionVersion* version = state_->functions.find(function_id);
   if (version == nullptr) return false;
+  if (version->function.isolation == Isolation::Process) {
+    try {
+      worker_pool(*version, state_->store, state_->sandbox()).warm_up(Clock::now() + version->timeout);
+    } catch (const PluginError& error) {
+      version->set_last_error(error.what());
+      throw;
+    }
+    version->set_last_error({});
+    return true;
+  }
   make_warm(*version, state_->store.get());
   return true;
 }
@@ -293,6 +401,7 @@ FunctionStats EdgeRuntime::get_function_stats(std::string_view function_id) cons
   // The plugin is set before warm is published, and never changes after.
   if (stats.is_warm && version->plugin) stats.plugin_sha256 = version->plugin->sha256();
   stats.last_error = version->last_error();
+  if (version->function.isolation == Isolation::Process) fill_sandbox_stats(*version, stats);
   if (!stats.is_warm && state_->store && !version->function.plugin.empty()) {
     if (const auto quarantine = state_->store->quarantine_of(version->function.plugin, function_id)) {
       stats.quarantined = true;

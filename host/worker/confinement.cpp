@@ -1,0 +1,112 @@
+#include "confinement.hpp"
+
+#include <dirent.h>
+#include <seccomp.h>
+#include <sys/stat.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace edge::worker {
+namespace {
+
+constexpr const char* kDenied[] = {
+    "ptrace",         "process_vm_readv", "process_vm_writev", "pidfd_getfd",
+    "kexec_load",     "kexec_file_load",  "init_module",       "finit_module",
+    "delete_module",  "mount",            "umount2",           "pivot_root",
+    "chroot",         "move_mount",       "open_tree",         "fsopen",
+    "fsmount",        "fspick",           "mount_setattr",     "unshare",
+    "setns",          "swapon",           "swapoff",           "reboot",
+    "bpf",            "perf_event_open",  "userfaultfd",       "keyctl",
+    "add_key",        "request_key",      "acct",              "settimeofday",
+    "clock_settime",  "clock_adjtime",    "adjtimex",          "sethostname",
+    "setdomainname",  "iopl",             "ioperm",            "open_by_handle_at",
+    "name_to_handle_at", "quotactl",      "syslog",            "vhangup",
+    "fanotify_init",  "lookup_dcookie",   nullptr};
+
+std::string failure(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+bool set_limit(int resource, rlim_t value) {
+  const rlimit limit{value, value};
+  return ::setrlimit(resource, &limit) == 0;
+}
+
+// The address space this process maps now (libraries, the zygote's heap):
+// the baseline the memory limit comes on top of.
+rlim_t mapped_bytes() {
+  FILE* statm = std::fopen("/proc/self/statm", "re");
+  if (statm == nullptr) return 0;
+  unsigned long pages = 0;
+  if (std::fscanf(statm, "%lu", &pages) != 1) pages = 0;
+  std::fclose(statm);
+  return static_cast<rlim_t>(pages) * static_cast<rlim_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// Processes of this process's real user now (what RLIMIT_NPROC counts).
+rlim_t user_process_count() {
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return 0;
+  rlim_t count = 0;
+  const uid_t user = ::getuid();
+  while (const dirent* entry = ::readdir(proc)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    struct stat status {};
+    if (::fstatat(::dirfd(proc), entry->d_name, &status, 0) == 0 && status.st_uid == user) ++count;
+  }
+  ::closedir(proc);
+  return count;
+}
+
+std::string install_seccomp_filter() {
+  scmp_filter_ctx filter = ::seccomp_init(SCMP_ACT_ALLOW);
+  if (filter == nullptr) return "seccomp_init failed";
+  for (const char* const* name = kDenied; *name != nullptr; ++name) {
+    const int number = ::seccomp_syscall_resolve_name(*name);
+    if (number == __NR_SCMP_ERROR) continue;  // not on this architecture
+    if (::seccomp_rule_add(filter, SCMP_ACT_ERRNO(EPERM), number, 0) != 0) {
+      ::seccomp_release(filter);
+      return std::string("seccomp rule for ") + *name + " failed";
+    }
+  }
+  const int loaded = ::seccomp_load(filter);
+  ::seccomp_release(filter);
+  return loaded == 0 ? std::string() : std::string("seccomp_load failed: ") + std::strerror(-loaded);
+}
+
+}  // namespace
+
+const char* const* denied_system_calls() noexcept { return kDenied; }
+
+std::string confine(const sandbox::SpawnRequest& request) {
+  if (!set_limit(RLIMIT_CORE, 0)) return failure("RLIMIT_CORE");
+  if (request.max_open_files != 0 && !set_limit(RLIMIT_NOFILE, request.max_open_files)) {
+    return failure("RLIMIT_NOFILE");
+  }
+  if (request.address_space_limit && request.memory_limit_bytes != 0 &&
+      !set_limit(RLIMIT_AS, mapped_bytes() + request.memory_limit_bytes)) {
+    return failure("RLIMIT_AS");
+  }
+  // Without a pids cgroup: RLIMIT_NPROC counts every process of the user,
+  // so it is the user's count now plus the worker's allowance. (It does not
+  // bind root; docs/sandbox.md says so.)
+  if (request.pids_cgroup.empty() && request.max_processes != 0 &&
+      !set_limit(RLIMIT_NPROC, user_process_count() + request.max_processes)) {
+    return failure("RLIMIT_NPROC");
+  }
+
+  if (::clearenv() != 0) return "clearenv failed";
+  for (const auto& [name, value] : request.environment) {
+    if (::setenv(name.c_str(), value.c_str(), 1) != 0) return failure("setenv");
+  }
+
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return failure("PR_SET_NO_NEW_PRIVS");
+  if (request.seccomp) return install_seccomp_filter();
+  return {};
+}
+
+}  // namespace edge::worker
