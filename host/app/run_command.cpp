@@ -10,6 +10,7 @@
 #include "server_settings.hpp"
 
 #include <edge/cluster.hpp>
+#include <edge/sandbox.hpp>
 #include <edge/topology.hpp>
 
 #include <algorithm>
@@ -45,6 +46,34 @@ class PluginLogRoute {
   }
 };
 
+// The sandbox for process-isolated functions, with workers' stdout/stderr
+// going to the structured log. Its zygote starts now when the topology has
+// such functions, so that their first cold start does not pay for it.
+std::shared_ptr<edge::Sandbox> make_sandbox(const edge::Topology& topology, const log::Logger& logger) {
+  edge::SandboxOptions options = topology.sandbox;
+  options.on_output = [&logger](std::string_view function_id, pid_t pid, std::string_view text,
+                                bool truncated) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+    logger.write(log::Level::Warn, text,
+                 {{"source", "worker-output"},
+                  {"function", function_id},
+                  {"pid", std::to_string(pid)},
+                  {"truncated", truncated ? "true" : "false"}});
+  };
+  auto sandbox = std::make_shared<edge::Sandbox>(std::move(options));
+  const bool needed = std::any_of(topology.functions.begin(), topology.functions.end(),
+                                  [](const edge::FunctionSpec& spec) {
+                                    return spec.function.isolation == edge::Isolation::Process;
+                                  });
+  if (needed) {
+    sandbox->start();
+    logger.info("process sandbox started", {{"memory_limit", sandbox->memory_limit_mode()},
+                                            {"process_limit", sandbox->process_limit_mode()},
+                                            {"zygote_pid", std::to_string(sandbox->zygote_pid())}});
+  }
+  return sandbox;
+}
+
 std::string signal_name(int signal_number) {
   switch (signal_number) {
     case SIGINT:
@@ -74,7 +103,8 @@ int run_cluster(const CommandLine& command_line) {
   const PluginLogRoute plugin_log_route(logger);
   // Plugins load from content-addressed copies, so replacing a file never
   // hands back the old, still-mapped library.
-  edge::EdgeCluster cluster(edge::ClusterOptions{make_plugin_store(logger)});
+  edge::EdgeCluster cluster(
+      edge::ClusterOptions{make_plugin_store(logger), make_sandbox(topology, logger)});
   edge::apply_topology(cluster, topology);
   print_placement(std::cout, topology, cluster);
 

@@ -4,6 +4,7 @@
 
 #include <edge/cluster.hpp>
 #include <edge/models.hpp>
+#include <edge/sandbox.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -52,6 +53,7 @@ struct Topology {
   std::vector<EdgeNode> nodes;
   std::vector<FunctionSpec> functions;
   ServerSettings server;
+  SandboxOptions sandbox;  // the `sandbox:` section (on_output is the caller's)
 };
 
 // What the caller (e.g. edge-host's command line) overrides in the file.

@@ -6,6 +6,7 @@
 
 #include <edge/errors.hpp>
 
+#include <cmath>
 #include <memory>
 
 namespace edge::http {
@@ -68,6 +69,16 @@ class Api {
       return error_response(429, error_code::kBusy, error.what());
     } catch (const TimeoutError& error) {
       return error_response(504, error_code::kTimeout, error.what());
+    } catch (const MemoryLimitError& error) {
+      return error_response(502, error_code::kMemoryLimitExceeded, error.what());
+    } catch (const WorkerCrashError& error) {
+      return error_response(502, error_code::kWorkerCrashed, error.what());
+    } catch (const CircuitOpenError& error) {
+      HttpResponse response = error_response(503, error_code::kCircuitOpen, error.what());
+      response.headers.emplace_back(
+          "Retry-After",
+          std::to_string(static_cast<long long>(std::ceil(error.retry_after_seconds()))));
+      return response;
     } catch (const EdgeExecutionError& error) {  // PluginError included
       return error_response(502, error_code::kPluginError, error.what());
     } catch (const DeploymentError& error) {

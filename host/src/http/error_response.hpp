@@ -21,6 +21,9 @@ inline constexpr std::string_view kBusy = "busy";
 inline constexpr std::string_view kInternal = "internal";
 inline constexpr std::string_view kPluginError = "plugin_error";
 inline constexpr std::string_view kTimeout = "timeout";
+inline constexpr std::string_view kWorkerCrashed = "worker_crashed";
+inline constexpr std::string_view kMemoryLimitExceeded = "memory_limit_exceeded";
+inline constexpr std::string_view kCircuitOpen = "circuit_open";
 }  // namespace error_code
 
 HttpResponse error_response(int status, std::string_view code, std::string_view message);

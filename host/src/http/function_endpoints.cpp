@@ -202,6 +202,10 @@ HttpResponse invoke_function(const ApiContext& api, const HttpRequest& request,
     throw;
   } catch (const PluginError&) {
     throw;
+  } catch (const WorkerCrashError&) {
+    throw;
+  } catch (const CircuitOpenError&) {
+    throw;
   } catch (const EdgeExecutionError& error) {
     if (!servable(api.cluster, id)) throw ApiError(422, error_code::kUnschedulable, error.what());
     throw ApiError(502, error_code::kPluginError, error.what());

@@ -30,7 +30,8 @@ bool same_definition(const EdgeFunction& a, Placement a_placement, const EdgeFun
          a.memory_mb == b.memory_mb && a.timeout_seconds == b.timeout_seconds &&
          a.environment == b.environment &&
          sorted(a.required_capabilities) == sorted(b.required_capabilities) &&
-         a.max_in_flight == b.max_in_flight;
+         a.max_in_flight == b.max_in_flight && a.isolation == b.isolation &&
+         a.max_workers == b.max_workers;
 }
 
 void deploy(EdgeCluster& cluster, const FunctionSpec& spec) {

@@ -4,7 +4,9 @@
 #include <edge/plugin.hpp>
 #include <edge/topology.hpp>
 
+#include "runtime/function_validation.hpp"
 #include "topology/function_rules.hpp"
+#include "topology/sandbox_section.hpp"
 #include "topology/yaml_reader.hpp"
 
 #include <yaml-cpp/depthguard.h>
@@ -296,12 +298,20 @@ const PluginInfo& inspect(Loader& loader, const Value& value, const std::string&
   }
 }
 
+Isolation read_isolation(const Loader& loader, const Value& value) {
+  const std::string text = topology_internal::read_string(loader.context, value, false);
+  if (text == "none") return Isolation::None;
+  if (text == "process") return Isolation::Process;
+  loader.context.fail(value.where, value.path + ": expected none or process, got " +
+                                       topology_internal::describe(value.node));
+}
+
 FunctionSpec read_function(Loader& loader, const Value& item,
                            std::map<std::string, Position>& ids) {
   const MapReader fields(loader.context, item);
   const std::string label = item_label(fields, "function", item.path);
   fields.check_keys({"id", "plugin", "name", "memory_mb", "timeout_seconds", "environment",
-                     "required_capabilities", "placement"},
+                     "required_capabilities", "placement", "isolation", "max_workers"},
                     label);
 
   FunctionSpec spec;
@@ -336,7 +346,17 @@ FunctionSpec read_function(Loader& loader, const Value& item,
       given.required_capabilities = true;
     } else if (entry.key == "placement") {
       spec.placement = read_placement(loader, field);
+    } else if (entry.key == "isolation") {
+      function.isolation = read_isolation(loader, field);
+    } else if (entry.key == "max_workers") {
+      function.max_workers = static_cast<int>(topology_internal::read_integer(
+          loader.context, field, 1, kMaxWorkersLimit,
+          "a whole number of worker processes from 1 to " + std::to_string(kMaxWorkersLimit)));
     }
+  }
+  if (function.isolation != Isolation::Process && fields.find("max_workers") != nullptr) {
+    const Value field = fields.value_of(*fields.find("max_workers"));
+    loader.context.fail(field.where, field.path + ": max_workers applies to isolation: process only");
   }
 
   function.plugin = resolve_plugin(loader, plugin_value, plugin_text);
@@ -502,15 +522,17 @@ Topology load_topology(const std::filesystem::path& file, const TopologyOptions&
   }
   if (!root.IsMap()) {
     context.fail(position_of(root),
-                 "expected a map with the keys cluster, plugin_dir, nodes, functions, server at "
-                 "the top level, got " +
+                 "expected a map with the keys cluster, plugin_dir, nodes, functions, server, "
+                 "sandbox at the top level, got " +
                      topology_internal::describe(root));
   }
   const MapReader top(context, Value{root, position_of(root), ""});
-  top.check_keys({"cluster", "plugin_dir", "nodes", "functions", "server"}, "the top-level map");
+  top.check_keys({"cluster", "plugin_dir", "nodes", "functions", "server", "sandbox"},
+                 "the top-level map");
 
   read_cluster(loader, top, topology);
   read_server(loader, top, topology.server);
+  topology_internal::read_sandbox_section(context, top, topology.sandbox);
   const std::filesystem::path file_plugin_dir =
       read_plugin_dir(context, top, folder, options.plugin_dir.has_value());
   if (!options.plugin_dir) loader.plugin_dir = file_plugin_dir;

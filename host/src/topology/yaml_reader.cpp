@@ -249,6 +249,14 @@ long long read_integer(const ConfigContext& context, const Value& value, long lo
   return number;
 }
 
+bool read_boolean(const ConfigContext& context, const Value& value) {
+  if (value.node.IsScalar() && value.node.Tag() == kPlainTag) {
+    if (value.node.Scalar() == "true") return true;
+    if (value.node.Scalar() == "false") return false;
+  }
+  fail_expected(context, value, "true or false");
+}
+
 void require_list(const ConfigContext& context, const Value& value) {
   if (!value.node.IsSequence()) fail_expected(context, value, "a list");
 }

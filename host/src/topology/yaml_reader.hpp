@@ -113,6 +113,10 @@ double read_number(const ConfigContext& context, const Value& value, const Numbe
 long long read_integer(const ConfigContext& context, const Value& value, long long min,
                        long long max, std::string_view expected);
 
+// A plain YAML boolean: true or false (yes/no/on/off are refused: they are
+// too easy to write by accident).
+bool read_boolean(const ConfigContext& context, const Value& value);
+
 // A list of non-empty strings, without repeats (`what` names one item in
 // the message: "capability").
 std::vector<std::string> read_string_list(const ConfigContext& context, const Value& value,
