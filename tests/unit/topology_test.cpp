@@ -378,8 +378,8 @@ TEST_CASE("errors name the file, line and column, what was expected and what was
     CHECK(failure.line == 1);
     CHECK(failure.column == 1);
     CHECK(failure.message ==
-          "expected a map with the keys cluster, plugin_dir, nodes, functions, server at the top "
-          "level, got a list");
+          "expected a map with the keys cluster, plugin_dir, nodes, functions, server, sandbox at "
+          "the top level, got a list");
   }
 }
 
@@ -437,12 +437,36 @@ struct BadCase {
 
 }  // namespace
 
+TEST_CASE("process isolation and the sandbox section are read") {
+  const TempDir dir;
+  const edge::Topology topology = edge::load_topology(dir.write("topology.yaml",
+      "sandbox:\n  crash_limit: 3\n  crash_window_seconds: 10\n  cooldown_seconds: 2.5\n"
+      "  max_queue: 7\n  max_processes: 20\n  max_open_files: 100\n  output_limit_bytes: 0\n"
+      "  seccomp: false\n"
+      "functions:\n  - {id: a, plugin: echo, isolation: process, max_workers: 3}\n"
+      "  - {id: b, plugin: echo, isolation: none}\n  - {id: c, plugin: echo}\n"), built_plugins());
+  CHECK(topology.sandbox.crash_limit == 3);
+  CHECK(topology.sandbox.crash_window_seconds == 10);
+  CHECK(topology.sandbox.cooldown_seconds == 2.5);
+  CHECK(topology.sandbox.max_queue == 7);
+  CHECK(topology.sandbox.max_processes == 20);
+  CHECK(topology.sandbox.max_open_files == 100);
+  CHECK(topology.sandbox.output_limit_bytes == 0);
+  CHECK_FALSE(topology.sandbox.seccomp);
+  REQUIRE(topology.functions.size() == 3);
+  CHECK(topology.functions[0].function.isolation == edge::Isolation::Process);
+  CHECK(topology.functions[0].function.max_workers == 3);
+  CHECK(topology.functions[1].function.isolation == edge::Isolation::None);
+  CHECK(topology.functions[2].function.isolation == edge::Isolation::None);
+  CHECK(topology.functions[2].function.max_workers == 1);
+}
+
 TEST_CASE("every malformed value is refused with its position") {
   const std::string plugins = "functions:\n  - id: f\n    plugin: echo\n";
   const std::vector<BadCase> cases = {
       {"scalar document", "just text\n", 1, 1,
-       "expected a map with the keys cluster, plugin_dir, nodes, functions, server at the top "
-       "level, got \"just text\""},
+       "expected a map with the keys cluster, plugin_dir, nodes, functions, server, sandbox at "
+       "the top level, got \"just text\""},
       {"second document", "nodes: []\n---\nfunctions: []\n", 2, 1, "expected one YAML document"},
       // yaml-cpp 0.7's LoadAll loops, allocating, on these (its issue #1040).
       {"a stray comma", ",\n", 1, 1, "invalid YAML: unexpected ','"},
@@ -451,7 +475,7 @@ TEST_CASE("every malformed value is refused with its position") {
       {"a stray comma after a document marker", "---\n,\n", 2, 1, "invalid YAML: unexpected ','"},
       {"unknown top-level key", "cluster: {}\nreplicas: 3\n", 2, 1,
        "unknown key 'replicas' in the top-level map (expected one of: cluster, plugin_dir, nodes, "
-       "functions, server)"},
+       "functions, server, sandbox)"},
       {"non-string key", "? [a, b]\n: 1\n", 1, 3,
        "top level: expected a plain string as key, got a list"},
       {"merge key", "nodes:\n  - <<: {id: a}\n", 2, 5, "unknown key '<<' in nodes[0]"},
@@ -529,7 +553,22 @@ TEST_CASE("every malformed value is refused with its position") {
        "functions[0]: missing required key 'plugin'"},
       {"unknown function key", plugins + "    replicas: 2\n", 4, 5,
        "unknown key 'replicas' in function 'f' (expected one of: id, plugin, name, memory_mb, "
-       "timeout_seconds, environment, required_capabilities, placement)"},
+       "timeout_seconds, environment, required_capabilities, placement, isolation, "
+       "max_workers)"},
+      {"unknown isolation", plugins + "    isolation: container\n", 4, 16,
+       "functions[0].isolation: expected none or process, got \"container\""},
+      {"max_workers zero", plugins + "    isolation: process\n    max_workers: 0\n", 5, 18,
+       "functions[0].max_workers: expected a whole number of worker processes from 1 to 64"},
+      {"max_workers without process isolation", plugins + "    max_workers: 2\n", 4, 18,
+       "functions[0].max_workers: max_workers applies to isolation: process only"},
+      {"sandbox unknown key", "sandbox: {crash_limt: 3}\n", 1, 11,
+       "unknown key 'crash_limt' in sandbox"},
+      {"sandbox crash limit zero", "sandbox: {crash_limit: 0}\n", 1, 24,
+       "sandbox.crash_limit: expected a whole number from 1 to 1000000"},
+      {"sandbox cooldown negative", "sandbox: {cooldown_seconds: -1}\n", 1, 29,
+       "sandbox.cooldown_seconds: expected a positive number of seconds"},
+      {"sandbox seccomp as yes", "sandbox: {seccomp: yes}\n", 1, 20,
+       "sandbox.seccomp: expected true or false"},
       {"memory zero", plugins + "    memory_mb: 0\n", 4, 16,
        "functions[0].memory_mb: expected a positive number of megabytes, got \"0\""},
       {"memory negative", plugins + "    memory_mb: -5\n", 4, 16, "got \"-5\""},
