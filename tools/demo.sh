@@ -37,6 +37,9 @@ step invoke echo --input "hello from the edge"
 step invoke sensor-stats --input $'press-1,20.5\npress-1,21.5\noven-2,180'
 step invoke site-config --input SITE
 step invoke always-fails
+step invoke untrusted --input segv
+step invoke untrusted --input hello
+step function untrusted
 step plan infer --plugin echo --capability gpu --placement least_loaded
 step drain gw-hall-a
 step functions

@@ -48,7 +48,8 @@ class PluginLogRoute {
 
 // The sandbox for process-isolated functions, with workers' stdout/stderr
 // going to the structured log. Its zygote starts now when the topology has
-// such functions, so that their first cold start does not pay for it.
+// such functions, so that their first cold start does not pay for it; the
+// start-up banner (stdout) then says what enforces the limits.
 std::shared_ptr<edge::Sandbox> make_sandbox(const edge::Topology& topology, const log::Logger& logger) {
   edge::SandboxOptions options = topology.sandbox;
   options.on_output = [&logger](std::string_view function_id, pid_t pid, std::string_view text,
@@ -67,9 +68,9 @@ std::shared_ptr<edge::Sandbox> make_sandbox(const edge::Topology& topology, cons
                                   });
   if (needed) {
     sandbox->start();
-    logger.info("process sandbox started", {{"memory_limit", sandbox->memory_limit_mode()},
-                                            {"process_limit", sandbox->process_limit_mode()},
-                                            {"zygote_pid", std::to_string(sandbox->zygote_pid())}});
+    std::cout << "process isolation: worker zygote pid " << sandbox->zygote_pid()
+              << "; memory_mb enforced by " << sandbox->memory_limit_mode()
+              << ", processes by " << sandbox->process_limit_mode() << "\n";
   }
   return sandbox;
 }

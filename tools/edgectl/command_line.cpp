@@ -20,7 +20,8 @@ struct CommandSpec {
 
 const std::vector<CommandSpec>& command_specs() {
   static const std::set<std::string_view, std::less<>> kDeployOptions{
-      "plugin", "placement", "memory", "timeout", "max-in-flight", "name", "env", "capability"};
+      "plugin", "placement", "memory", "timeout", "max-in-flight", "name", "env", "capability",
+      "isolation", "max-workers"};
   static const std::vector<CommandSpec> specs{
       {"nodes", {}, {}, {}, {}},
       {"functions", {}, {}, {}, {}},
@@ -224,6 +225,7 @@ Commands:
                              (input: --input DATA, --input - or piped stdin)
   deploy ID --plugin NAME [--placement all|least_loaded] [--memory MB]
             [--timeout S] [--max-in-flight N] [--name NAME]
+            [--isolation none|process] [--max-workers N]
             [--env KEY=VALUE]... [--capability CAPABILITY]...
                              deploy or replace a function
   plan ID --plugin NAME ...  where deploy would place it, and why other nodes

@@ -26,6 +26,14 @@ Json function_body(const CommandLine& line) {
     body["timeout_seconds"] = positive_number("timeout", *timeout);
   if (const auto limit = line.option("max-in-flight"))
     body["max_in_flight"] = whole_number("max-in-flight", *limit, 0);
+  if (const auto isolation = line.option("isolation")) {
+    if (*isolation != "none" && *isolation != "process") {
+      throw UsageError("--isolation: expected none or process, got '" + *isolation + "'");
+    }
+    body["isolation"] = *isolation;
+  }
+  if (const auto workers = line.option("max-workers"))
+    body["max_workers"] = whole_number("max-workers", *workers, 1);
   if (line.options.contains("env")) {
     Json environment = Json::object();
     for (const std::string& assignment : line.all("env")) {
@@ -51,8 +59,11 @@ std::string nodes_cell(const Json& function) {
 void print_definition(std::ostream& out, const Json& function) {
   Table table({{"FIELD"}, {"VALUE"}});
   for (const char* key : {"id", "name", "plugin", "placement", "memory_mb", "timeout_seconds",
-                          "max_in_flight", "required_capabilities"}) {
+                          "max_in_flight", "isolation", "required_capabilities"}) {
     table.add_row({key, cell(function, key)});
+  }
+  if (function.value("isolation", "none") == "process") {
+    table.add_row({"max_workers", cell(function, "max_workers")});
   }
   table.add_row({"nodes", nodes_cell(function)});
   std::vector<std::string> environment;
@@ -101,6 +112,30 @@ void print_stats(std::ostream& out, const Json& stats_by_node) {
   }
 }
 
+// Process isolation: what happened to the workers on each node.
+void print_sandbox(std::ostream& out, const Json& stats_by_node) {
+  Table table({{"NODE"},
+               {"WORKERS", Table::Align::Right},
+               {"STARTS", Table::Align::Right},
+               {"TIMEOUT KILLS", Table::Align::Right},
+               {"OOM KILLS", Table::Align::Right},
+               {"CRASHES", Table::Align::Right},
+               {"BREAKER"},
+               {"MEMORY LIMIT"}});
+  for (const auto& [node, stats] : stats_by_node.items()) {
+    if (!stats.contains("sandbox")) continue;
+    const Json& sandbox = stats["sandbox"];
+    std::string breaker = cell(sandbox, "breaker");
+    if (breaker == "open") breaker += " (" + cell(sandbox, "breaker_retry_after_seconds", 1) + " s)";
+    table.add_row({node, cell(sandbox, "workers"), cell(sandbox, "worker_starts"),
+                   cell(sandbox, "timeout_kills"), cell(sandbox, "oom_kills"),
+                   cell(sandbox, "crashes"), breaker, cell(sandbox, "memory_limit")});
+  }
+  if (table.empty()) return;
+  out << "\n";
+  table.print(out);
+}
+
 }  // namespace
 
 int run_functions(const Context& context) {
@@ -134,6 +169,7 @@ int run_function(const Context& context) {
   print_definition(context.out, function);
   context.out << "\n";
   print_stats(context.out, function.value("stats", Json::object()));
+  print_sandbox(context.out, function.value("stats", Json::object()));
   return kExitOk;
 }
 

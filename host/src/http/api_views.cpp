@@ -69,6 +69,8 @@ nlohmann::json function_view(EdgeCluster& cluster, const std::filesystem::path& 
       {"memory_mb", function->memory_mb},
       {"timeout_seconds", function->timeout_seconds},
       {"max_in_flight", function->max_in_flight},
+      {"isolation", to_string(function->isolation)},
+      {"max_workers", function->max_workers},
       {"required_capabilities", function->required_capabilities},
       {"environment", function->environment},
       {"invocations", invocations},

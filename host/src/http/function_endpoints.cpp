@@ -4,6 +4,7 @@
 #include "http/api_views.hpp"
 #include "http/endpoints.hpp"
 #include "http/json_reader.hpp"
+#include "runtime/function_validation.hpp"
 #include "topology/function_rules.hpp"
 #include "topology/ids.hpp"
 
@@ -46,7 +47,7 @@ FunctionRequest read_function_request(const ApiContext& api, const std::string& 
   const nlohmann::json document = parse_json_body(body_text);
   const JsonObject body(document, "");
   body.allow_only({"plugin", "placement", "name", "memory_mb", "timeout_seconds", "max_in_flight",
-                   "environment", "required_capabilities"});
+                   "environment", "required_capabilities", "isolation", "max_workers"});
 
   FunctionRequest request;
   EdgeFunction& function = request.function;
@@ -65,6 +66,19 @@ FunctionRequest read_function_request(const ApiContext& api, const std::string& 
   }
   function.max_in_flight =
       static_cast<int>(body.integer("max_in_flight", 0, kMaxInFlightLimit).value_or(0));
+  if (const auto isolation = body.string("isolation")) {
+    if (*isolation == "process") {
+      function.isolation = Isolation::Process;
+    } else if (*isolation != "none") {
+      bad_request("isolation: expected \"none\" or \"process\", got " + in_quotes(*isolation));
+    }
+  }
+  if (const auto workers = body.integer("max_workers", 1, kMaxWorkersLimit)) {
+    if (function.isolation != Isolation::Process) {
+      bad_request("max_workers applies to \"isolation\": \"process\" only");
+    }
+    function.max_workers = static_cast<int>(*workers);
+  }
   if (auto environment = body.string_map("environment")) {
     for (const auto& [name, value] : *environment) {
       if (!topology_internal::is_valid_environment_name(name)) {

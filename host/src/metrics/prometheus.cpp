@@ -117,6 +117,45 @@ void write_function_metrics(ExpositionWriter& out, const std::vector<FunctionSer
   }
 }
 
+// Process-isolated functions only (docs/sandbox.md): what happened to their
+// worker processes. No families at all when no function is isolated.
+void write_sandbox_metrics(ExpositionWriter& out, const std::vector<FunctionSeries>& series) {
+  std::vector<const FunctionSeries*> isolated;
+  for (const FunctionSeries& item : series) {
+    if (item.stats->isolation == "process") isolated.push_back(&item);
+  }
+  if (isolated.empty()) return;
+
+  constexpr std::string_view kEvents = "edge_function_worker_events_total";
+  out.family(kEvents, MetricType::Counter,
+             "Worker processes of a process-isolated function: started, killed at the deadline, "
+             "killed for memory, crashed; and calls refused by the open circuit breaker.");
+  for (const FunctionSeries* item : isolated) {
+    const FunctionStats& stats = *item->stats;
+    out.sample(kEvents, item->labels.with("event", "start"), stats.worker_starts);
+    out.sample(kEvents, item->labels.with("event", "timeout_kill"), stats.timeout_kills);
+    out.sample(kEvents, item->labels.with("event", "oom_kill"), stats.oom_kills);
+    out.sample(kEvents, item->labels.with("event", "crash"), stats.crashes);
+    out.sample(kEvents, item->labels.with("event", "breaker_rejection"), stats.breaker_rejections);
+  }
+
+  constexpr std::string_view kWorkers = "edge_function_workers";
+  out.family(kWorkers, MetricType::Gauge, "Worker processes alive for a function on a node.");
+  for (const FunctionSeries* item : isolated) {
+    out.sample(kWorkers, item->labels, static_cast<double>(item->stats->workers));
+  }
+
+  constexpr std::string_view kBreaker = "edge_function_breaker_state";
+  out.family(kBreaker, MetricType::Gauge,
+             "1 for the crash circuit breaker's current state, 0 for the others.");
+  for (const FunctionSeries* item : isolated) {
+    for (const std::string_view state : {"closed", "open", "half-open"}) {
+      out.sample(kBreaker, item->labels.with("state", state),
+                 item->stats->breaker == state ? 1.0 : 0.0);
+    }
+  }
+}
+
 void write_node_metrics(ExpositionWriter& out, const std::vector<NodeSnapshot>& nodes) {
   constexpr std::string_view kStatus = "edge_node_status";
   out.family(kStatus, MetricType::Gauge, "1 for the node's current status, 0 for the others.");
@@ -204,6 +243,7 @@ std::string render_prometheus(EdgeCluster& cluster) {
   // About 2 KiB per function series (two histograms), plus the fixed part.
   out.reserve(4096 + series.size() * 2048 + nodes.size() * 512);
   write_function_metrics(out, series);
+  write_sandbox_metrics(out, series);
   write_node_metrics(out, nodes);
   write_cluster_metrics(out, nodes, pending_functions);
   write_process_metrics(out);
