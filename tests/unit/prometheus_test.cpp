@@ -282,6 +282,28 @@ TEST_CASE("the whole page passes the Prometheus text parser (python3-prometheus-
   CHECK(exit.code == 1);
 }
 
+TEST_CASE("process-isolated functions add the worker families, and the page still parses") {
+  EdgeCluster cluster;
+  cluster.register_node(EdgeNode("gw-1"));
+  EdgeFunction untrusted = plugin_function("untrusted", "crash");
+  untrusted.isolation = Isolation::Process;
+  untrusted.memory_mb = 256;
+  cluster.deploy_to_all(untrusted);
+  CHECK_THROWS_AS(cluster.runtime("gw-1")->invoke("untrusted", "exit"), WorkerCrashError);
+  CHECK(cluster.runtime("gw-1")->invoke("untrusted", "fine") == "ok");
+  const std::string page = render_prometheus(cluster);
+  CHECK(page.find("edge_function_worker_events_total{function=\"untrusted\",node=\"gw-1\","
+                  "event=\"start\"} 2\n") != std::string::npos);
+  CHECK(page.find("edge_function_worker_events_total{function=\"untrusted\",node=\"gw-1\","
+                  "event=\"crash\"} 1\n") != std::string::npos);
+  CHECK(page.find("edge_function_workers{function=\"untrusted\",node=\"gw-1\"} 1\n") !=
+        std::string::npos);
+  CHECK(page.find("edge_function_breaker_state{function=\"untrusted\",node=\"gw-1\","
+                  "state=\"closed\"} 1\n") != std::string::npos);
+  const std::string python = EDGE_TEST_PYTHON;
+  if (!python.empty()) run_checker({python, EDGE_TEST_PROMETHEUS_CHECKER}, page);
+}
+
 TEST_CASE("the whole page passes promtool check metrics, when promtool is installed") {
   const std::string promtool = EDGE_TEST_PROMTOOL;
   if (promtool.empty()) {
