@@ -96,7 +96,13 @@ int serve(int channel_fd, const sandbox::SpawnRequest& request) {
     call.environment = &environment;
     call.deadline = Clock::now() + std::chrono::nanoseconds(invoke.budget_ns);
     const edge_result result = plugin->invoke(call, invoke.input);
-    if (result == EDGE_OK) {
+    if (result == EDGE_OK && call.output.size() > sandbox::kMaxPayload) {
+      box.send(FrameType::Failed,
+               sandbox::CallFailure{EDGE_ERROR, "an output of " + std::to_string(call.output.size()) +
+                                                    " bytes is over the process-isolation limit of " +
+                                                    std::to_string(sandbox::kMaxPayload) + " bytes"}
+                   .encode());
+    } else if (result == EDGE_OK) {
       box.send(FrameType::Output, call.output);
     } else {
       box.send(FrameType::Failed,

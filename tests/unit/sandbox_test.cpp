@@ -353,6 +353,16 @@ TEST_CASE("a plugin that fails to load in its worker is a PluginError") {
   CHECK_FALSE(runtime.get_function_stats("init").last_error.empty());
 }
 
+TEST_CASE("an init that aborts kills only its worker") {
+  auto sandbox = make_sandbox();
+  EdgeRuntime runtime = make_runtime(sandbox);
+  runtime.deploy(isolated("init", fixture("init_abort")));
+  runtime.deploy(isolated("echo", plugin("echo")));
+  CHECK(error_of<WorkerCrashError>([&] { runtime.invoke("init", ""); }).find("SIGABRT") !=
+        std::string::npos);
+  CHECK(runtime.invoke("echo", "fine") == "fine");
+}
+
 TEST_CASE("1,000 crashing calls leave no zombie, no orphan and no leaked descriptor") {
   SandboxOptions options;
   options.crash_limit = 1'000'000;

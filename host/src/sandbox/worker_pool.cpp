@@ -12,6 +12,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Room for the Invoke frame's own fields within kMaxPayload.
+constexpr std::size_t kMaxInput = kMaxPayload - 64;
+
 CircuitBreaker::Settings breaker_settings(const SandboxOptions& options) {
   using Seconds = std::chrono::duration<double>;
   return {options.crash_limit,
@@ -188,9 +191,29 @@ void WorkerPool::raise(const WorkerOutcome& outcome, pid_t pid) const {
 }
 
 WorkerPool::Result WorkerPool::call(std::string_view input, Clock::time_point deadline) {
+  if (input.size() > kMaxInput) {
+    throw EdgeExecutionError("function '" + settings_.function_id + "': an input of " +
+                             std::to_string(input.size()) +
+                             " bytes is over the process-isolation limit of " +
+                             std::to_string(kMaxInput) + " bytes");
+  }
   Result result;
   std::unique_ptr<WorkerProcess> worker = acquire(deadline, result.cold_start);
-  WorkerOutcome outcome = worker->call(input, deadline);
+  WorkerOutcome outcome;
+  try {
+    outcome = worker->call(input, deadline);
+  } catch (...) {
+    // Not the plugin's doing (e.g. no memory for the frame): the worker's
+    // state is unknown, so it goes, and its slot with it.
+    worker->kill();
+    worker.reset();
+    {
+      std::lock_guard lock(mutex_);
+      --alive_;
+    }
+    worker_freed_.notify_one();
+    throw;
+  }
   const pid_t pid = worker->pid();
   finish(std::move(worker), outcome);
   if (outcome.kind != WorkerOutcome::Kind::Ok) raise(outcome, pid);
