@@ -29,10 +29,10 @@ struct EdgeRuntime::State {
   const std::shared_ptr<PluginStore> store;  // may be null: load by path
 
   // The sandbox for process isolation, made on first use if none was given.
-  Sandbox& sandbox() {
+  std::shared_ptr<Sandbox> sandbox() {
     std::lock_guard lock(sandbox_mutex_);
     if (!sandbox_) sandbox_ = Sandbox::shared_default();
-    return *sandbox_;
+    return sandbox_;
   }
 
   std::mutex write_mutex;  // serialises deploy/undeploy (writers of `functions`)
@@ -79,8 +79,10 @@ namespace {
 
 // Process isolation: the version's worker pool, made on its first call.
 // Throws PluginError when the plugin file is missing or quarantined.
+// `sandbox` is asked for only when the pool is made.
+template <class GetSandbox>
 sandbox::WorkerPool& worker_pool(FunctionVersion& version, const std::shared_ptr<PluginStore>& store,
-                                 Sandbox& sandbox) {
+                                 GetSandbox get_sandbox) {
   std::lock_guard lock(version.load_mutex);
   if (version.workers) return *version.workers;
   const EdgeFunction& function = version.function;
@@ -97,7 +99,7 @@ sandbox::WorkerPool& worker_pool(FunctionVersion& version, const std::shared_ptr
     throw;
   }
   version.workers = std::make_unique<sandbox::WorkerPool>(
-      sandbox,
+      get_sandbox(),
       sandbox::WorkerPoolSettings{function.id, plugin,
                                   std::map<std::string, std::string>(function.environment.begin(),
                                                                      function.environment.end()),
@@ -107,10 +109,11 @@ sandbox::WorkerPool& worker_pool(FunctionVersion& version, const std::shared_ptr
 }
 
 // One call in a worker process; the pool enforces the deadline.
+template <class GetSandbox>
 std::string run_isolated(FunctionVersion& version, const std::shared_ptr<PluginStore>& store,
-                         Sandbox& sandbox, std::string_view input, Clock::time_point deadline,
-                         bool& cold_start) {
-  sandbox::WorkerPool& pool = worker_pool(version, store, sandbox);
+                         GetSandbox get_sandbox, std::string_view input,
+                         Clock::time_point deadline, bool& cold_start) {
+  sandbox::WorkerPool& pool = worker_pool(version, store, get_sandbox);
   try {
     sandbox::WorkerPool::Result result = pool.call(input, deadline);
     cold_start = result.cold_start;
@@ -313,8 +316,9 @@ EdgeRuntime::CallResult EdgeRuntime::invoke_detailed(std::string_view function_i
   };
   try {
     if (version->function.isolation == Isolation::Process) [[unlikely]] {
-      result.output = run_isolated(*version, state_->store, state_->sandbox(), input,
-                                   start + version->timeout, result.cold_start);
+      result.output = run_isolated(
+          *version, state_->store, [this] { return state_->sandbox(); }, input,
+          start + version->timeout, result.cold_start);
       if (result.cold_start) {
         metrics.cold_start_done(
             std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
@@ -355,7 +359,8 @@ bool EdgeRuntime::warm_up(std::string_view function_id) {
   if (version == nullptr) return false;
   if (version->function.isolation == Isolation::Process) {
     try {
-      worker_pool(*version, state_->store, state_->sandbox()).warm_up(Clock::now() + version->timeout);
+      worker_pool(*version, state_->store, [this] { return state_->sandbox(); })
+          .warm_up(Clock::now() + version->timeout);
     } catch (const PluginError& error) {
       version->set_last_error(error.what());
       throw;

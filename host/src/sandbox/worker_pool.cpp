@@ -29,16 +29,17 @@ double seconds_until(Clock::time_point when) {
 
 }  // namespace
 
-WorkerPool::WorkerPool(Sandbox& sandbox, WorkerPoolSettings settings, SandboxCounters& counters)
-    : sandbox_(sandbox),
+WorkerPool::WorkerPool(std::shared_ptr<Sandbox> sandbox, WorkerPoolSettings settings,
+                       SandboxCounters& counters)
+    : sandbox_(std::move(sandbox)),
       settings_(std::move(settings)),
       counters_(counters),
-      breaker_(breaker_settings(sandbox.options())) {}
+      breaker_(breaker_settings(sandbox_->options())) {}
 
 WorkerPool::~WorkerPool() = default;
 
 SpawnRequest WorkerPool::spawn_request(Clock::time_point deadline) const {
-  const Sandbox::State& state = sandbox_.state();
+  const Sandbox::State& state = sandbox_->state();
   SpawnRequest request;
   request.function_id = settings_.function_id;
   request.plugin_path = settings_.plugin.string();
@@ -61,7 +62,7 @@ SpawnRequest WorkerPool::spawn_request(Clock::time_point deadline) const {
 }
 
 std::unique_ptr<WorkerProcess> WorkerPool::start_worker(Clock::time_point deadline) {
-  Sandbox::State& state = sandbox_.state();
+  Sandbox::State& state = sandbox_->state();
   try {
     Zygote::Spawned spawned = state.zygote.spawn(spawn_request(deadline));
     counters_.worker_starts.fetch_add(1, std::memory_order_relaxed);
@@ -85,8 +86,8 @@ std::unique_ptr<WorkerProcess> WorkerPool::acquire(Clock::time_point deadline, b
       counters_.breaker_rejections.fetch_add(1, std::memory_order_relaxed);
       throw CircuitOpenError(
           "function '" + settings_.function_id + "' is failing fast: its workers crashed " +
-              std::to_string(sandbox_.options().crash_limit) + " times within " +
-              format_number(sandbox_.options().crash_window_seconds) +
+              std::to_string(sandbox_->options().crash_limit) + " times within " +
+              format_number(sandbox_->options().crash_window_seconds) +
               " s (circuit breaker open; a trial call is let through in " +
               format_number(seconds_until(breaker_.reopens_at())) +
               " s, or at once when the plugin changes)",
@@ -108,7 +109,7 @@ std::unique_ptr<WorkerProcess> WorkerPool::acquire(Clock::time_point deadline, b
       lock.unlock();
       return start_worker(deadline);
     }
-    if (queued_ >= sandbox_.options().max_queue) {
+    if (queued_ >= sandbox_->options().max_queue) {
       throw BusyError("function '" + settings_.function_id + "' is busy: its " +
                       std::to_string(settings_.max_workers) + " worker(s) are serving calls and " +
                       std::to_string(queued_) + " calls wait already (max_workers, queue limit)");
@@ -183,7 +184,7 @@ void WorkerPool::raise(const WorkerOutcome& outcome, pid_t pid) const {
     case Kind::OutOfMemory:
       throw MemoryLimitError(function + " exceeded its memory limit of " +
                              format_number(settings_.memory_mb) + " MB (" +
-                             sandbox_.memory_limit_mode() + "); " + worker + " died");
+                             sandbox_->memory_limit_mode() + "); " + worker + " died");
     case Kind::Crashed:
       throw WorkerCrashError(function + " crashed: " + worker + " " + outcome.message);
   }

@@ -40,8 +40,11 @@ class WorkerPool {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // `counters` must outlive the pool (they belong to the function's metrics).
-  WorkerPool(Sandbox& sandbox, WorkerPoolSettings settings, SandboxCounters& counters);
+  // `counters` must outlive the pool (they belong to the function's
+  // metrics). The pool keeps the sandbox alive: a retired version may be
+  // destroyed after the runtime that made it.
+  WorkerPool(std::shared_ptr<Sandbox> sandbox, WorkerPoolSettings settings,
+             SandboxCounters& counters);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
@@ -68,7 +71,7 @@ class WorkerPool {
   };
   Status status() const;
   // What enforces memory_mb for these workers (Sandbox::memory_limit_mode).
-  const std::string& memory_limit_mode() const noexcept { return sandbox_.memory_limit_mode(); }
+  const std::string& memory_limit_mode() const noexcept { return sandbox_->memory_limit_mode(); }
 
  private:
   std::unique_ptr<WorkerProcess> acquire(Clock::time_point deadline, bool& cold_start);
@@ -78,7 +81,7 @@ class WorkerPool {
   [[noreturn]] void raise(const WorkerOutcome& outcome, pid_t pid) const;
   SpawnRequest spawn_request(Clock::time_point deadline) const;
 
-  Sandbox& sandbox_;
+  const std::shared_ptr<Sandbox> sandbox_;
   const WorkerPoolSettings settings_;
   SandboxCounters& counters_;
 
