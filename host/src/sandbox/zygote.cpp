@@ -24,15 +24,23 @@ constexpr std::size_t kMaxEvent = 256 * 1024;
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
 // Sanitizer settings reach the zygote (and its workers); nothing else of the
-// host's environment does.
+// host's environment does. LeakSanitizer's exit-time check is turned off for
+// them: it needs ptrace, which the workers' seccomp filter refuses, and would
+// turn a plugin's exit(3) into a sanitizer failure.
 std::vector<std::string> zygote_environment() {
   std::vector<std::string> kept;
+  std::string asan = "ASAN_OPTIONS=";
   for (char** variable = environ; variable != nullptr && *variable != nullptr; ++variable) {
     const std::string_view text(*variable);
-    for (const std::string_view prefix : {"ASAN_OPTIONS=", "UBSAN_OPTIONS=", "TSAN_OPTIONS=", "LSAN_OPTIONS="}) {
+    if (text.substr(0, asan.size()) == asan) {
+      asan = std::string(text) + ":";
+      continue;
+    }
+    for (const std::string_view prefix : {"UBSAN_OPTIONS=", "TSAN_OPTIONS=", "LSAN_OPTIONS="}) {
       if (text.substr(0, prefix.size()) == prefix) kept.emplace_back(text);
     }
   }
+  kept.push_back(asan + "detect_leaks=0");
   return kept;
 }
 
@@ -188,7 +196,7 @@ Zygote::Spawned Zygote::spawn(const SpawnRequest& request) {
     if (zygote_pid_ > 0) ::kill(zygote_pid_, SIGKILL);
     throw SpawnFailed("the worker zygote did not answer within 10 s; restarting it");
   }
-  std::string buffer(64 * 1024, '\0');
+  std::string buffer(4096, '\0');  // a SpawnReply: a pid and a short message
   iovec part{buffer.data(), buffer.size()};
   alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
   msghdr message{};
