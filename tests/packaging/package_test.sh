@@ -47,7 +47,8 @@ done
 
 step "dpkg-deb -c: file list"
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
-for path in ./usr/bin/edge-host ./usr/bin/edgectl ./usr/lib/edge/plugins/echo.so \
+for path in ./usr/bin/edge-host ./usr/bin/edgectl ./usr/libexec/edge/edge-worker \
+            ./usr/lib/edge/plugins/echo.so ./usr/lib/edge/plugins/crash.so \
             ./usr/lib/edge/plugins/sensor_stats.so ./lib/systemd/system/edge-host.service \
             ./etc/edge/topology.yaml ./usr/share/doc/edge-host/operations.md \
             ./usr/share/doc/edge-host/http-api.md; do
@@ -71,6 +72,17 @@ step "  $check_output"
 grep -qx 'plugin_dir: /usr/lib/edge/plugins' "$root/etc/edge/topology.yaml" ||
   fail "the shipped topology does not name the shipped plugin directory /usr/lib/edge/plugins"
 "$root/usr/bin/edgectl" --version | grep -q '^edgectl ' || fail "edgectl --version"
+
+step "the extracted host runs a process-isolated function with the shipped edge-worker"
+cat > "$work_dir/isolated.yaml" <<YAML
+plugin_dir: $root/usr/lib/edge/plugins
+nodes: [{id: n, resources: {memory_max_mb: 4096}}]
+functions: [{id: e, plugin: echo, isolation: process, memory_mb: 256}]
+YAML
+isolated_output=$("$root/usr/bin/edge-host" --config "$work_dir/isolated.yaml" --invoke e \
+                    --input from-a-worker 2>&1) || fail "process-isolated invoke: $isolated_output"
+[[ $isolated_output == *from-a-worker* ]] ||
+  fail "process-isolated invoke printed '$isolated_output', expected the input back"
 
 if command -v systemd-analyze >/dev/null; then
   step "systemd-analyze verify edge-host.service"

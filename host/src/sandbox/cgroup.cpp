@@ -14,6 +14,8 @@ namespace edge::sandbox {
 namespace {
 
 constexpr const char* kRoot = "/sys/fs/cgroup";
+// The leaf a delegated v2 host moves itself into (enable_v2_controller).
+constexpr const char* kHostLeaf = "edge-host";
 
 void write_file(const std::filesystem::path& file, std::string_view text) {
   const int descriptor = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
@@ -78,6 +80,33 @@ bool probe(const CgroupParent& parent, std::string_view controller) {
   return usable;
 }
 
+// Makes `controller` available to children of `directory`. v2 lets a group
+// with processes of its own have no controllers for children ("no internal
+// processes"), so in a delegated group (systemd's Delegate=, where the
+// service owns its subtree) the host first moves itself into a leaf child,
+// as systemd's delegation documentation prescribes. False when the group is
+// not ours to change.
+bool enable_v2_controller(const std::filesystem::path& directory, std::string_view controller) {
+  const std::filesystem::path subtree = directory / "cgroup.subtree_control";
+  if (read_file(subtree).find(controller) != std::string::npos) return true;
+  const std::string enable = "+" + std::string(controller);
+  try {
+    write_file(subtree, enable);
+    return true;
+  } catch (const std::system_error& error) {
+    if (error.code().value() != EBUSY) return false;  // not delegated to us
+  }
+  try {
+    const std::filesystem::path leaf = directory / kHostLeaf;
+    if (::mkdir(leaf.c_str(), 0755) != 0 && errno != EEXIST) return false;
+    write_file(leaf / "cgroup.procs", std::to_string(::getpid()));
+    write_file(subtree, enable);
+    return true;
+  } catch (const std::system_error&) {
+    return false;
+  }
+}
+
 }  // namespace
 
 std::string CgroupParent::describe(std::string_view controller) const {
@@ -99,15 +128,9 @@ std::optional<CgroupParent> find_cgroup_parent(std::string_view controller) {
       group && ::access((std::filesystem::path(kRoot) / "cgroup.controllers").c_str(), F_OK) == 0) {
     CgroupParent parent{(std::filesystem::path(kRoot) / group->substr(1)).lexically_normal(),
                         CgroupVersion::V2};
-    const std::string enabled = read_file(parent.directory / "cgroup.subtree_control");
-    if (enabled.find(controller) == std::string::npos) {
-      try {
-        write_file(parent.directory / "cgroup.subtree_control", "+" + std::string(controller));
-      } catch (const std::system_error&) {
-        return std::nullopt;  // e.g. the host's own group has processes: not delegated
-      }
-    }
-    if (probe(parent, controller)) return parent;
+    // Already moved into our leaf (for another controller): its parent is ours.
+    if (parent.directory.filename() == kHostLeaf) parent.directory = parent.directory.parent_path();
+    if (enable_v2_controller(parent.directory, controller) && probe(parent, controller)) return parent;
   }
   return std::nullopt;
 }
