@@ -30,8 +30,8 @@ namespace {
 
 std::unique_ptr<LoadedPlugin> load(PluginStore& store, const std::filesystem::path& file,
                                    std::string_view function_id = "f") {
-  PluginInitContext context{function_id, nullptr,
-                            std::chrono::steady_clock::now() + std::chrono::seconds(5)};
+  PluginInitContext context{
+      function_id, nullptr, std::chrono::steady_clock::now() + std::chrono::seconds(5), {}};
   return store.load(file, context);
 }
 

@@ -71,7 +71,8 @@ bool make_warm(FunctionVersion& version, PluginStore* store) {
   if (version.warm.load(std::memory_order_relaxed)) return false;
   if (!version.function.plugin.empty()) {
     LoadedPlugin::InitContext context{version.function.id, &version.environment,
-                                      Clock::now() + version.timeout};
+                                      Clock::now() + version.timeout,
+                                      version.function.plugin_sha256};
     try {
       version.plugin = store != nullptr ? store->load(version.function.plugin, context)
                                         : LoadedPlugin::load(version.function.plugin, context);
