@@ -44,6 +44,12 @@ struct FunctionStats {
   bool quarantined = false;
   std::string quarantine_reason;
   std::string quarantine_sha256;
+  // The deployed version is warm, but the plugin file now holds another
+  // content that is quarantined: hot reload refused it as a replacement, and
+  // this version serves on with its old code. Empty otherwise. (Refusals by
+  // pin or signature are not quarantines: edge-host logs them.)
+  std::string rejected_replacement_reason;
+  std::string rejected_replacement_sha256;
   // Every call's duration, and every successful cold start's (load + init).
   LatencyHistogram duration_histogram;
   LatencyHistogram cold_start_histogram;

@@ -294,11 +294,16 @@ FunctionStats EdgeRuntime::get_function_stats(std::string_view function_id) cons
   // The plugin is set before warm is published, and never changes after.
   if (stats.is_warm && version->plugin) stats.plugin_sha256 = version->plugin->sha256();
   stats.last_error = version->last_error();
-  if (!stats.is_warm && state_->store && !version->function.plugin.empty()) {
+  if (state_->store && !version->function.plugin.empty()) {
     if (const auto quarantine = state_->store->quarantine_of(version->function.plugin, function_id)) {
-      stats.quarantined = true;
-      stats.quarantine_reason = quarantine->reason;
-      stats.quarantine_sha256 = quarantine->sha256;
+      if (!stats.is_warm) {
+        stats.quarantined = true;
+        stats.quarantine_reason = quarantine->reason;
+        stats.quarantine_sha256 = quarantine->sha256;
+      } else if (quarantine->sha256 != stats.plugin_sha256) {
+        stats.rejected_replacement_reason = quarantine->reason;
+        stats.rejected_replacement_sha256 = quarantine->sha256;
+      }
     }
   }
   return stats;

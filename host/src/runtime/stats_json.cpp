@@ -5,18 +5,26 @@
 namespace edge {
 
 nlohmann::json FunctionStats::to_json() const {
-  return {{"function_id", function_id},       {"invocations", invocations},
-          {"errors", errors},                 {"timeouts", timeouts},
-          {"cold_starts", cold_starts},       {"in_flight", in_flight},
-          {"avg_duration_ms", avg_duration_ms}, {"min_duration_ms", min_duration_ms},
-          {"max_duration_ms", max_duration_ms}, {"p50_ms", p50_ms},
-          {"p95_ms", p95_ms},                 {"p99_ms", p99_ms},
+  return {{"function_id", function_id},
+          {"invocations", invocations},
+          {"errors", errors},
+          {"timeouts", timeouts},
+          {"cold_starts", cold_starts},
+          {"in_flight", in_flight},
+          {"avg_duration_ms", avg_duration_ms},
+          {"min_duration_ms", min_duration_ms},
+          {"max_duration_ms", max_duration_ms},
+          {"p50_ms", p50_ms},
+          {"p95_ms", p95_ms},
+          {"p99_ms", p99_ms},
           {"is_warm", is_warm},
           {"plugin_sha256", plugin_sha256},
           {"last_error", last_error},
           {"quarantined", quarantined},
           {"quarantine_reason", quarantine_reason},
-          {"quarantine_sha256", quarantine_sha256}};
+          {"quarantine_sha256", quarantine_sha256},
+          {"rejected_replacement_reason", rejected_replacement_reason},
+          {"rejected_replacement_sha256", rejected_replacement_sha256}};
 }
 
 nlohmann::json RuntimeSummary::to_json() const {
