@@ -14,7 +14,7 @@ void PluginSecurityCheck::check(const std::filesystem::path& plugin,
                                 const std::string& label) const {
   if (!policy_.allow_writable_plugins) {
     if (const std::optional<std::string> problem = writable_plugin_problem(plugin)) {
-      throw PluginError(label + ": refused: " + *problem);
+      throw PluginError(*problem);  // names the plugin already
     }
   }
   if (policy_.checks_signatures()) keys_.verify(plugin, content, policy_.require_signatures, label);

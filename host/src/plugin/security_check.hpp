@@ -23,9 +23,10 @@ class PluginSecurityCheck {
 
   const PluginSecurityPolicy& policy() const noexcept { return policy_; }
 
-  // Throws PluginError "<label>: <reason>". `content` holds the bytes that
-  // will be mapped (the store's copy; else the plugin itself): those are
-  // what the signature must cover.
+  // Throws PluginError: "<label>: <reason>" for a signature, the
+  // writable_plugin_problem text (which names the plugin) for a mode. `content` holds the bytes
+  // that will be mapped (the store's copy; else the plugin itself): those are what the signature
+  // must cover.
   void check(const std::filesystem::path& plugin, const std::filesystem::path& content,
              const std::string& label) const;
 
