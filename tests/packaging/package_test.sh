@@ -47,7 +47,7 @@ done
 
 step "dpkg-deb -c: file list"
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
-for path in ./usr/bin/edge-host ./usr/bin/edgectl ./usr/lib/edge/plugins/echo.so \
+for path in ./usr/bin/edge-host ./usr/bin/edgectl ./usr/bin/edge-sign ./usr/lib/edge/plugins/echo.so \
             ./usr/lib/edge/plugins/sensor_stats.so ./lib/systemd/system/edge-host.service \
             ./etc/edge/topology.yaml ./usr/share/doc/edge-host/operations.md \
             ./usr/share/doc/edge-host/http-api.md; do
