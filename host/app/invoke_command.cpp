@@ -1,12 +1,14 @@
 #include "commands.hpp"
 
 #include <edge/cluster.hpp>
+#include <edge/plugin_store.hpp>
 #include <edge/topology.hpp>
 
 #include <unistd.h>
 
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -35,7 +37,12 @@ std::string unknown_function_message(const edge::Topology& topology,
 int run_invoke(const CommandLine& command_line) {
   const edge::Topology topology =
       edge::load_topology(command_line.config, command_line.topology_options());
-  edge::EdgeCluster cluster;
+  // Through a store, as the daemon loads: the security section is checked
+  // again at the cold start, on the very bytes that get mapped.
+  edge::PluginStoreOptions store_options;
+  store_options.security = topology.security;
+  edge::EdgeCluster cluster(
+      edge::ClusterOptions{std::make_shared<edge::PluginStore>(std::move(store_options))});
   edge::apply_topology(cluster, topology);
   if (!cluster.function(command_line.function_id)) {
     throw std::invalid_argument(
