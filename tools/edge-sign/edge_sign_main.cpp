@@ -89,8 +89,8 @@ void write_new_file(const std::filesystem::path& path, const std::string& text, 
     throw edge::Error("cannot create " + path.string() + ": " +
                       std::error_code(errno, std::generic_category()).message());
   }
-  const bool written = ::write(descriptor, text.data(), text.size()) ==
-                       static_cast<ssize_t>(text.size());
+  const bool written =
+      ::write(descriptor, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   const bool closed = ::close(descriptor) == 0;
   if (!written || !closed) throw edge::Error("cannot write " + path.string());
 }
