@@ -237,7 +237,8 @@ TEST_CASE("hot reload needs a plugin store") {
   CHECK_THROWS_AS(PluginHotReload(cluster, "/tmp", nullptr), std::invalid_argument);
 }
 
-TEST_CASE("a warm plugin replaced by a broken file keeps serving its old version; a good file switches") {
+TEST_CASE(
+    "a warm plugin replaced by a broken file keeps serving its old version; a good file switches") {
   ScratchDir dir("edge-hot");
   const std::filesystem::path file = dir / "warm.so";
   edge::test::copy_over(plugin("counter"), file);
