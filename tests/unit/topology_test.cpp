@@ -379,8 +379,7 @@ TEST_CASE("errors name the file, line and column, what was expected and what was
     CHECK(failure.column == 1);
     CHECK(failure.message ==
           "expected a map with the keys cluster, plugin_dir, nodes, functions, server, security at "
-          "the top "
-          "level, got a list");
+          "the top level, got a list");
   }
 }
 
@@ -443,8 +442,7 @@ TEST_CASE("every malformed value is refused with its position") {
   const std::vector<BadCase> cases = {
       {"scalar document", "just text\n", 1, 1,
        "expected a map with the keys cluster, plugin_dir, nodes, functions, server, security at "
-       "the top "
-       "level, got \"just text\""},
+       "the top level, got \"just text\""},
       {"second document", "nodes: []\n---\nfunctions: []\n", 2, 1, "expected one YAML document"},
       // yaml-cpp 0.7's LoadAll loops, allocating, on these (its issue #1040).
       {"a stray comma", ",\n", 1, 1, "invalid YAML: unexpected ','"},
