@@ -38,7 +38,10 @@ depends=$(field Depends)
 for library in libc6 libstdc++6 libyaml-cpp0.7; do
   [[ $depends == *"$library"* ]] || fail "Depends lacks $library (computed by dpkg-shlibdeps): '$depends'"
 done
-dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -qx './conffiles' || fail "no conffiles in the control archive"
+# The listing is read whole before grep: `tar | grep -q` under pipefail fails
+# whenever grep exits early and tar gets SIGPIPE (seen under ctest -j2).
+control_files=$(dpkg-deb --ctrl-tarfile "$deb" | tar -t)
+grep -qx './conffiles' <<<"$control_files" || fail "no conffiles in the control archive"
 conffiles=$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)
 [[ $conffiles == "/etc/edge/topology.yaml" ]] || fail "conffiles is '$conffiles', expected /etc/edge/topology.yaml"
 for script in postinst prerm postrm; do
