@@ -15,8 +15,9 @@
 // whatever the file holds.
 //
 // A file removed: nothing changes; warm copies keep serving and a later cold
-// start fails with "plugin file not found" until the file is back. Content is compared by SHA-256,
-// so touching a file or copying the same bytes over it redeploys nothing that is warm.
+// start fails with "plugin file not found" until the file is back. Content
+// is compared by SHA-256, so touching a file or copying the same bytes over
+// it redeploys nothing that is warm.
 //
 // Needs a cluster with a PluginStore (ClusterOptions::plugin_store): loading
 // by path, the dynamic loader would hand back the already-mapped old library
@@ -47,7 +48,8 @@ struct PluginReloadReport {
   // failed its trial (see `error`).
   std::vector<std::string> kept;
   // Written: functions kept on their current version because they pin
-  // another SHA-256, each with its refusal ("plugin ... but function 'f' pins ...").
+  // another SHA-256, and (same order) why: "plugin <file> has sha256 <new>,
+  // but function 'f' pins <pinned>".
   std::vector<std::string> pinned_elsewhere;
   std::vector<std::string> pin_refusals;
   // Why the change could not be applied: the file is unreadable, or its new
