@@ -111,6 +111,7 @@ log::Format log_format(std::string_view name, std::string_view value) {
 edge::TopologyOptions CommandLine::topology_options() const {
   edge::TopologyOptions options;
   options.plugin_dir = plugin_dir;
+  options.allow_writable_plugins = allow_writable_plugins;
   return options;
 }
 
@@ -120,6 +121,7 @@ CommandLine parse_command_line(std::span<const std::string_view> arguments) {
   std::optional<std::string> function_id;
   std::optional<std::string> input;
   std::optional<bool> check;
+  std::optional<bool> allow_writable_plugins;
   std::optional<edge::ListenAddress> listen;
   std::optional<std::string> machine_node;
   std::optional<log::Level> level;
@@ -139,6 +141,9 @@ CommandLine parse_command_line(std::span<const std::string_view> arguments) {
     if (option.name == "--check") {
       reject_value(option);
       set_once(check, option.name, true);
+    } else if (option.name == "--allow-writable-plugins") {
+      reject_value(option);
+      set_once(allow_writable_plugins, option.name, true);
     } else if (option.name == "--config") {
       set_once(config, option.name,
                std::filesystem::path(non_empty(option.name, reader.value_of(option))));
@@ -178,6 +183,7 @@ CommandLine parse_command_line(std::span<const std::string_view> arguments) {
   CommandLine command_line;
   command_line.config = std::move(*config);
   command_line.plugin_dir = std::move(plugin_dir);
+  command_line.allow_writable_plugins = allow_writable_plugins.value_or(false);
   command_line.listen = std::move(listen);
   command_line.machine_node = machine_node.value_or("");
   command_line.log_level = level.value_or(log::Level::Info);
@@ -203,7 +209,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
 }
 
 std::string usage_text() {
-  return R"(Usage: edge-host --config FILE [--plugin-dir DIR] [--listen HOST:PORT] [--log-level LEVEL]
+  return R"(Usage: edge-host --config FILE [--plugin-dir DIR] [--allow-writable-plugins]
+                 [--listen HOST:PORT] [--log-level LEVEL]
                  [--log-format FORMAT]
        edge-host --config FILE [--plugin-dir DIR] --check
        edge-host --config FILE [--plugin-dir DIR] --invoke ID [--input DATA]
@@ -219,6 +226,10 @@ exits. A second signal ends it at once.
 Options:
   --config FILE      the topology file to load
   --plugin-dir DIR   look plugins up in DIR instead of the file's plugin_dir
+  --allow-writable-plugins
+                     load plugins that group or others may write (or that sit
+                     in such a directory), as security.allow_writable_plugins:
+                     true does; for development only
   --check            validate FILE, print a one-line summary and exit
   --invoke ID        call function ID once, write its output to stdout and exit
   --input DATA       the input bytes for --invoke; '-' reads standard input

@@ -27,6 +27,7 @@ struct CommandLine {
   Command command = Command::Run;
   std::filesystem::path config;                     // --config, required but for Help and Version
   std::optional<std::filesystem::path> plugin_dir;  // --plugin-dir
+  bool allow_writable_plugins = false;              // --allow-writable-plugins
   std::string function_id;                          // --invoke
   std::string input;                                // --input (Invoke only)
   bool input_from_stdin = false;                    // --input -

@@ -1,12 +1,16 @@
 #include "commands.hpp"
 
 #include <edge/cluster.hpp>
+#include <edge/plugin_store.hpp>
+#include <edge/sandbox.hpp>
 #include <edge/topology.hpp>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -35,7 +39,19 @@ std::string unknown_function_message(const edge::Topology& topology,
 int run_invoke(const CommandLine& command_line) {
   const edge::Topology topology =
       edge::load_topology(command_line.config, command_line.topology_options());
-  edge::EdgeCluster cluster;
+  // Through a store, as the daemon loads: the security section is checked
+  // again at the cold start, on the very bytes that get mapped.
+  edge::PluginStoreOptions store_options;
+  store_options.security = topology.security;
+  // The sandbox (for a process-isolated function) with the topology's
+  // settings; its zygote starts only if the call needs it.
+  const bool isolated = std::any_of(topology.functions.begin(), topology.functions.end(),
+                                    [](const edge::FunctionSpec& spec) {
+                                      return spec.function.isolation == edge::Isolation::Process;
+                                    });
+  edge::EdgeCluster cluster(edge::ClusterOptions{
+      std::make_shared<edge::PluginStore>(std::move(store_options)),
+      isolated ? std::make_shared<edge::Sandbox>(topology.sandbox) : nullptr});
   edge::apply_topology(cluster, topology);
   if (!cluster.function(command_line.function_id)) {
     throw std::invalid_argument(

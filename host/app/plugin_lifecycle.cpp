@@ -10,8 +10,10 @@
 
 namespace edge::app {
 
-std::shared_ptr<PluginStore> make_plugin_store(const log::Logger& logger) {
+std::shared_ptr<PluginStore> make_plugin_store(const log::Logger& logger,
+                                               const PluginSecurityPolicy& security) {
   PluginStoreOptions options;
+  options.security = security;
   if (const char* cache_dir = std::getenv("EDGE_PLUGIN_CACHE_DIR"); cache_dir != nullptr && *cache_dir) {
     options.cache_dir = cache_dir;
   }
@@ -42,7 +44,10 @@ void PluginLifecycle::watch(const std::filesystem::path& plugin_dir) {
   try {
     hot_reload_ = std::make_unique<PluginHotReload>(
         cluster_, plugin_dir, [this](const PluginReloadReport& report) {
-          if (report.names_functions() || !report.error.empty()) {
+          if (report.refused()) {
+            // The functions serve on with their current version: say so loudly.
+            logger_.warn("plugin replacement refused", {{"change", report.to_string()}});
+          } else if (report.names_functions() || !report.error.empty()) {
             logger_.info("plugin directory changed", {{"change", report.to_string()}});
           }
         });
@@ -66,6 +71,12 @@ const Topology& PluginLifecycle::reload() {
   const ReconcileSummary summary = reconcile_topology(cluster_, current_, next);
   logger_.info("SIGHUP: topology reloaded",
                {{"file", next.source.string()}, {"changes", summary.to_string()}});
+  if (next.security != current_.security) {
+    // The store read its policy and keys at start; swapping them under loads
+    // in progress is not worth its complexity for a setting this rare.
+    logger_.warn("SIGHUP: the security section changed; restart edge-host to apply it",
+                 {{"file", next.source.string()}});
+  }
   const bool plugin_dir_moved = next.plugin_dir != current_.plugin_dir;
   current_ = std::move(next);
   if (plugin_dir_moved) watch(current_.plugin_dir);

@@ -21,8 +21,10 @@ namespace edge::app {
 
 // The store edge-host loads plugins through. Its copies go to
 // $EDGE_PLUGIN_CACHE_DIR when set (the systemd unit points it at the
-// service's cache directory), else to a private temporary directory.
-std::shared_ptr<PluginStore> make_plugin_store(const log::Logger& logger);
+// service's cache directory), else to a private temporary directory. It
+// applies the topology's security section at every load.
+std::shared_ptr<PluginStore> make_plugin_store(const log::Logger& logger,
+                                               const PluginSecurityPolicy& security);
 
 class PluginLifecycle {
  public:

@@ -104,8 +104,8 @@ int run_cluster(const CommandLine& command_line) {
   const PluginLogRoute plugin_log_route(logger);
   // Plugins load from content-addressed copies, so replacing a file never
   // hands back the old, still-mapped library.
-  edge::EdgeCluster cluster(
-      edge::ClusterOptions{make_plugin_store(logger), make_sandbox(topology, logger)});
+  edge::EdgeCluster cluster(edge::ClusterOptions{make_plugin_store(logger, topology.security),
+                                                 make_sandbox(topology, logger)});
   edge::apply_topology(cluster, topology);
   print_placement(std::cout, topology, cluster);
 

@@ -67,7 +67,9 @@ int serve(int channel_fd, const sandbox::SpawnRequest& request) {
   try {
     plugin = LoadedPlugin::load(
         request.plugin_path,
-        {request.function_id, &environment, Clock::now() + std::chrono::nanoseconds(request.init_budget_ns)});
+        // No pin here: the host checked the pin on the copy it sent us.
+        {request.function_id, &environment,
+         Clock::now() + std::chrono::nanoseconds(request.init_budget_ns), {}});
   } catch (const PluginError& error) {
     const bool init_failed = dynamic_cast<const PluginInitError*>(&error) != nullptr;
     box.send(FrameType::LoadFailed,

@@ -1,7 +1,8 @@
 // The running daemon follows its files: a plugin replaced in the plugin
-// directory is the next cold start while calls keep succeeding, a removed
-// file leaves a warm function serving, and SIGHUP reconciles the topology
-// (a bad file changes nothing).
+// directory is the next cold start while calls keep succeeding, a broken
+// replacement is refused while the old version serves on, a removed file
+// leaves a warm function serving, and SIGHUP reconciles the topology (a bad
+// file changes nothing).
 #include "host_process.hpp"
 #include "http_client.hpp"
 
@@ -92,8 +93,8 @@ TEST_CASE("a plugin failing its checks is quarantined, shown in the function's s
   install_plugin(kBuiltPlugins / "echo.so", plugin);
   HostProcess host("nodes:\n  - id: node-a\nfunctions:\n  - {id: worker, plugin: worker}\n",
                    {"--log-level", "error"}, 20s, plugins.path().string());
-  REQUIRE(invoke(host.port(), "worker", "x") == "200 x");
-  // The broken version is deployed by the watcher; its first cold start fails.
+  // Not warm yet, so no old version to keep: the broken file is refused as a
+  // replacement, but the next cold start can only load what the file holds.
   install_plugin(fs::path(EDGE_TEST_FIXTURE_DIR) / "wrong_abi.so", plugin);
   std::string first;
   CHECK(eventually([&] { return (first = invoke(host.port(), "worker", "x")).rfind("502", 0) == 0; }));
@@ -111,6 +112,69 @@ TEST_CASE("a plugin failing its checks is quarantined, shown in the function's s
   }
   install_plugin(kBuiltPlugins / "echo.so", plugin);  // new content: retried
   CHECK(eventually([&] { return invoke(host.port(), "worker", "back") == "200 back"; }));
+  CHECK(host.stop(SIGTERM).code == 0);
+}
+
+TEST_CASE(
+    "a broken replacement of a warm plugin is refused: zero failed calls, the old version serves "
+    "on") {
+  TemporaryDirectory plugins;
+  const fs::path plugin = plugins.path() / "worker.so";
+  install_plugin(kBuiltPlugins / "echo.so", plugin);
+  HostProcess host("nodes:\n  - id: node-a\nfunctions:\n  - {id: worker, plugin: worker}\n",
+                   {"--log-level", "error"}, 20s, plugins.path().string());
+  REQUIRE(invoke(host.port(), "worker", "x") == "200 x");
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::atomic<int> calls{0};
+  std::string first_failure;
+  std::thread caller([&] {
+    HttpConnection connection("127.0.0.1", host.port());
+    while (!stop) {
+      const HttpReply reply = connection.request("POST", "/v1/functions/worker/invoke", "x");
+      if (reply.status != 200 || reply.body != "x") {
+        if (failures++ == 0) first_failure = std::to_string(reply.status) + " " + reply.body;
+      }
+      ++calls;
+    }
+  });
+  const auto rejected_sha256 = [&] {
+    HttpConnection connection("127.0.0.1", host.port());
+    const nlohmann::json status =
+        nlohmann::json::parse(connection.request("GET", "/v1/functions/worker").body);
+    return status.contains("rejected_replacement")
+               ? status["rejected_replacement"]["sha256"].get<std::string>()
+               : std::string();
+  };
+  for (const char* broken : {"not_elf.so", "truncated.so", "wrong_abi.so"}) {
+    const std::string before = rejected_sha256();
+    install_plugin(fs::path(EDGE_TEST_FIXTURE_DIR) / broken, plugin);
+    // The watcher tries the new content, refuses and quarantines it.
+    CHECK_MESSAGE(eventually([&] {
+                    const std::string now = rejected_sha256();
+                    return !now.empty() && now != before;
+                  }),
+                  broken);
+    const int calls_before = calls;
+    CHECK(eventually([&] { return calls > calls_before + 20; }));
+  }
+  {
+    HttpConnection connection("127.0.0.1", host.port());
+    const nlohmann::json status =
+        nlohmann::json::parse(connection.request("GET", "/v1/functions/worker").body);
+    CHECK(status["rejected_replacement"]["reason"].get<std::string>().find(
+              "ABI version mismatch") != std::string::npos);
+    CHECK_FALSE(status.contains("quarantine"));  // the function itself is fine
+  }
+  stop = true;
+  caller.join();
+  CHECK(calls > 60);
+  CHECK(failures == 0);
+  if (failures != 0) MESSAGE(first_failure);
+  // A good file switches.
+  install_plugin(kBuiltPlugins / "counter.so", plugin);
+  CHECK(eventually([&] { return invoke(host.port(), "worker", "x") == "200 1"; }));
   CHECK(host.stop(SIGTERM).code == 0);
 }
 

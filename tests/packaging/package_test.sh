@@ -38,7 +38,10 @@ depends=$(field Depends)
 for library in libc6 libstdc++6 libyaml-cpp0.7; do
   [[ $depends == *"$library"* ]] || fail "Depends lacks $library (computed by dpkg-shlibdeps): '$depends'"
 done
-dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -qx './conffiles' || fail "no conffiles in the control archive"
+# The listing is read whole before grep: `tar | grep -q` under pipefail fails
+# whenever grep exits early and tar gets SIGPIPE (seen under ctest -j2).
+control_files=$(dpkg-deb --ctrl-tarfile "$deb" | tar -t)
+grep -qx './conffiles' <<<"$control_files" || fail "no conffiles in the control archive"
 conffiles=$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)
 [[ $conffiles == "/etc/edge/topology.yaml" ]] || fail "conffiles is '$conffiles', expected /etc/edge/topology.yaml"
 for script in postinst prerm postrm; do
@@ -47,8 +50,9 @@ done
 
 step "dpkg-deb -c: file list"
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
-for path in ./usr/bin/edge-host ./usr/bin/edgectl ./usr/libexec/edge/edge-worker \
-            ./usr/lib/edge/plugins/echo.so ./usr/lib/edge/plugins/crash.so \
+for path in ./usr/bin/edge-host ./usr/bin/edgectl ./usr/bin/edge-sign \
+            ./usr/libexec/edge/edge-worker ./usr/lib/edge/plugins/echo.so \
+            ./usr/lib/edge/plugins/crash.so \
             ./usr/lib/edge/plugins/sensor_stats.so ./lib/systemd/system/edge-host.service \
             ./etc/edge/topology.yaml ./usr/share/doc/edge-host/operations.md \
             ./usr/share/doc/edge-host/http-api.md; do

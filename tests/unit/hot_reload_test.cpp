@@ -1,6 +1,8 @@
 // Hot reload: replacing a plugin file under load redeploys its functions
-// with no failed call; removing it leaves warm copies serving and makes the
-// next cold start fail clearly; an unchanged content redeploys nothing.
+// with no failed call; a broken, unsigned or unpinned replacement is refused
+// and the old version serves on; removing it leaves warm copies serving and
+// makes the next cold start fail clearly; an unchanged content redeploys
+// nothing.
 #include <edge/cluster.hpp>
 #include <edge/errors.hpp>
 #include <edge/hot_reload.hpp>
@@ -8,6 +10,7 @@
 
 #include "plugin/sha256.hpp"
 #include "scratch_dir.hpp"
+#include "signing_helpers.hpp"
 #include "test_paths.hpp"
 
 #include <doctest/doctest.h>
@@ -28,9 +31,9 @@ using edge::test::ScratchDir;
 
 namespace {
 
-std::unique_ptr<EdgeCluster> cluster_with_store() {
+std::unique_ptr<EdgeCluster> cluster_with_store(PluginStoreOptions store_options = {}) {
   ClusterOptions options;
-  options.plugin_store = std::make_shared<PluginStore>();
+  options.plugin_store = std::make_shared<PluginStore>(std::move(store_options));
   auto cluster = std::make_unique<EdgeCluster>(options);
   cluster->register_node(EdgeNode("node-1"));
   return cluster;
@@ -232,4 +235,101 @@ TEST_CASE("a quarantined plugin replaced by a good one serves again") {
 TEST_CASE("hot reload needs a plugin store") {
   EdgeCluster cluster;
   CHECK_THROWS_AS(PluginHotReload(cluster, "/tmp", nullptr), std::invalid_argument);
+}
+
+TEST_CASE(
+    "a warm plugin replaced by a broken file keeps serving its old version; a good file switches") {
+  ScratchDir dir("edge-hot");
+  const std::filesystem::path file = dir / "warm.so";
+  edge::test::copy_over(plugin("counter"), file);
+  auto cluster = cluster_with_store();
+  cluster->deploy_to_all(function_on("warm", file));
+  CHECK(cluster->invoke("warm") == "1");
+
+  int expected = 1;
+  for (const char* broken : {"not_elf", "truncated", "wrong_abi"}) {
+    CAPTURE(broken);
+    edge::test::move_into_place(fixture(broken), file);
+    const PluginReloadReport report =
+        apply_plugin_change(*cluster, file, PluginFileChange::Written);
+    CHECK(report.redeployed.empty());
+    CHECK(report.kept == std::vector<std::string>{"warm"});
+    CHECK(report.sha256 == sha256_of_file(fixture(broken)));
+    // The error names the file, the hash and the reason.
+    CHECK(report.error.find("plugin " + file.string() + " (sha256 " + report.sha256 + "): ") == 0);
+    CHECK(report.to_string().find("replacement refused, warm keep their current version") !=
+          std::string::npos);
+    // The same instance answers: its counter goes on.
+    CHECK(cluster->invoke("warm") == std::to_string(++expected));
+    const FunctionStats stats = cluster->function_stats("warm").at(0).second;
+    CHECK(stats.rejected_replacement_sha256 == report.sha256);
+    CHECK_FALSE(stats.rejected_replacement_reason.empty());
+    CHECK_FALSE(stats.quarantined);
+    CHECK(stats.plugin_sha256 == sha256_of_file(plugin("counter")));
+  }
+  CHECK(cluster->function_stats("warm").at(0).second.rejected_replacement_reason.find(
+            "ABI version mismatch") != std::string::npos);
+  CHECK(cluster->plugin_store()->quarantined().size() == 3);  // each bad content, by hash
+
+  edge::test::move_into_place(plugin("echo"), file);
+  const PluginReloadReport good = apply_plugin_change(*cluster, file, PluginFileChange::Written);
+  CHECK(good.error.empty());
+  CHECK(good.redeployed == std::vector<std::string>{"warm"});
+  CHECK(cluster->invoke("warm", "new") == "new");
+  CHECK(cluster->function_stats("warm").at(0).second.rejected_replacement_sha256.empty());
+}
+
+TEST_CASE("a replacement that does not match a function's pin does not redeploy that function") {
+  ScratchDir dir("edge-hot");
+  const std::filesystem::path file = dir / "pinned.so";
+  edge::test::copy_over(plugin("counter"), file);
+  auto cluster = cluster_with_store();
+  EdgeFunction pinned = function_on("pinned", file);
+  pinned.plugin_sha256 = sha256_of_file(plugin("counter"));
+  cluster->deploy_to_all(pinned);
+  cluster->deploy_to_all(function_on("free", file));
+  CHECK(cluster->invoke("pinned") == "1");
+  CHECK(cluster->invoke("free") == "1");
+
+  edge::test::move_into_place(plugin("echo"), file);
+  const PluginReloadReport report = apply_plugin_change(*cluster, file, PluginFileChange::Written);
+  CHECK(report.redeployed == std::vector<std::string>{"free"});
+  CHECK(report.pinned_elsewhere == std::vector<std::string>{"pinned"});
+  CHECK(report.refused());
+  CHECK(report.to_string().find("not redeployed (pinned): plugin " + file.string() +
+                                " has sha256 " + report.sha256 + ", but function 'pinned' pins " +
+                                pinned.plugin_sha256) != std::string::npos);
+  CHECK(cluster->invoke("pinned") == "2");  // the old, warm version
+  CHECK(cluster->invoke("free", "e") == "e");
+}
+
+TEST_CASE("with require_signatures, an unsigned replacement waits for its signature") {
+  ScratchDir dir("edge-hot");
+  ScratchDir keys("edge-keys");
+  const edge::test::KeyPair trusted(keys.path(), "trusted");
+  const std::filesystem::path file = dir / "signed.so";
+  edge::test::copy_over(plugin("counter"), file);
+  trusted.sign(file);
+  PluginStoreOptions options;
+  options.security.trusted_keys = {trusted.public_file};
+  options.security.require_signatures = true;
+  auto cluster = cluster_with_store(options);
+  cluster->deploy_to_all(function_on("signed", file));
+  CHECK(cluster->invoke("signed") == "1");
+
+  // The new plugin arrives first; its old signature does not cover it.
+  edge::test::move_into_place(plugin("echo"), file);
+  const PluginReloadReport unsigned_report =
+      apply_plugin_change(*cluster, file, PluginFileChange::Written);
+  CHECK(unsigned_report.kept == std::vector<std::string>{"signed"});
+  CHECK(unsigned_report.error.find("does not verify") != std::string::npos);
+  CHECK(cluster->invoke("signed") == "2");
+  CHECK(cluster->plugin_store()->quarantined().empty());  // the content may be fine
+
+  // Its signature follows (the watcher reports x.so.sig as x.so).
+  trusted.sign(file);
+  const PluginReloadReport signed_report =
+      apply_plugin_change(*cluster, file, PluginFileChange::Written);
+  CHECK(signed_report.redeployed == std::vector<std::string>{"signed"});
+  CHECK(cluster->invoke("signed", "s") == "s");
 }

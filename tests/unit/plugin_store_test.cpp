@@ -1,6 +1,7 @@
 // PluginStore: plugins load from content-addressed copies, bad contents are
 // quarantined by hash until the file changes, and nothing leaks (descriptors,
-// mappings, cache files) over many loads.
+// mappings, cache files) over many loads; pins, file modes and signatures are
+// checked at every load without quarantining the content.
 #include <edge/errors.hpp>
 #include <edge/plugin_store.hpp>
 #include <edge/runtime.hpp>
@@ -9,6 +10,7 @@
 #include "plugin/loaded_plugin.hpp"
 #include "plugin/sha256.hpp"
 #include "scratch_dir.hpp"
+#include "signing_helpers.hpp"
 #include "test_paths.hpp"
 
 #include <doctest/doctest.h>
@@ -16,6 +18,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -30,8 +33,8 @@ namespace {
 
 std::unique_ptr<LoadedPlugin> load(PluginStore& store, const std::filesystem::path& file,
                                    std::string_view function_id = "f") {
-  PluginInitContext context{function_id, nullptr,
-                            std::chrono::steady_clock::now() + std::chrono::seconds(5)};
+  PluginInitContext context{
+      function_id, nullptr, std::chrono::steady_clock::now() + std::chrono::seconds(5), {}};
   return store.load(file, context);
 }
 
@@ -321,4 +324,125 @@ TEST_CASE("inspect reads a content's descriptor once, naming the user's file") {
     CHECK(message.find("plugin " + file.string() + " (sha256 " + sha256_of_file(file) + "): ABI") ==
           0);
   }
+}
+
+namespace {
+
+std::unique_ptr<LoadedPlugin> load_pinned(PluginStore& store, const std::filesystem::path& file,
+                                          std::string_view pin) {
+  PluginInitContext context{"pinned", nullptr,
+                            std::chrono::steady_clock::now() + std::chrono::seconds(5), pin};
+  return store.load(file, context);
+}
+
+std::string error_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const PluginError& error) {
+    return error.what();
+  }
+  FAIL("expected a PluginError");
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("a pinned load of another content is refused, naming both hashes, and not quarantined") {
+  ScratchDir dir("edge-store");
+  const std::filesystem::path file = dir / "p.so";
+  edge::test::copy_over(plugin("echo"), file);
+  const std::string echo_hash = sha256_of_file(file);
+  const std::string counter_hash = sha256_of_file(plugin("counter"));
+  PluginStore store;
+  CHECK(error_of([&] { load_pinned(store, file, counter_hash); }) ==
+        "plugin " + file.string() + " has sha256 " + echo_hash + ", but function 'pinned' pins " +
+            counter_hash);
+  CHECK(store.quarantined().empty());
+  CHECK(store.libraries_opened() == 0);  // refused before opening
+  CHECK(load_pinned(store, file, echo_hash)->sha256() == echo_hash);
+
+  // Without a store, loading by path hashes the file.
+  PluginInitContext context{
+      "pinned", nullptr, std::chrono::steady_clock::now() + std::chrono::seconds(5), counter_hash};
+  CHECK(error_of([&] {
+          LoadedPlugin::load(file, context);
+        }).find("but function 'pinned' pins " + counter_hash) != std::string::npos);
+  context.pinned_sha256 = echo_hash;
+  CHECK(LoadedPlugin::load(file, context)->sha256() == echo_hash);
+}
+
+TEST_CASE("a runtime deploys a pin: a mismatched file fails its cold start, the right one loads") {
+  ScratchDir dir("edge-store");
+  const std::filesystem::path file = dir / "p.so";
+  edge::test::copy_over(plugin("echo"), file);
+  auto store = std::make_shared<PluginStore>();
+  EdgeRuntime runtime(EdgeNode("node-1"), store);
+  EdgeFunction function{"f"};
+  function.plugin = file;
+  function.plugin_sha256 = sha256_of_file(plugin("counter"));
+  runtime.deploy(function);
+  CHECK(error_of([&] { runtime.invoke("f", "x"); }).find("but function 'f' pins") !=
+        std::string::npos);
+  CHECK_FALSE(runtime.get_function_stats("f").quarantined);
+  edge::test::move_into_place(plugin("counter"), file);
+  CHECK(runtime.invoke("f", "x") == "1");
+
+  function.plugin_sha256 = "ABC";
+  CHECK_THROWS_WITH_AS(runtime.deploy(function), doctest::Contains("64 lowercase hex digits"),
+                       DeploymentError);
+}
+
+TEST_CASE("a plugin others may write is refused at load, not quarantined, unless allowed") {
+  ScratchDir dir("edge-store");
+  const std::filesystem::path file = dir / "p.so";
+  edge::test::copy_over(plugin("echo"), file);
+  std::filesystem::permissions(file, std::filesystem::perms(0666));
+  PluginStore store;
+  const std::string message = load_error(store, file);
+  CHECK(message.find("is writable by other users (mode 0666); fix with chmod go-w") !=
+        std::string::npos);
+  CHECK(store.quarantined().empty());
+  CHECK(store.libraries_opened() == 0);
+  CHECK_THROWS_AS(store.inspect(file), PluginError);
+
+  std::filesystem::permissions(file, std::filesystem::perms(0644));
+  std::filesystem::permissions(dir.path(), std::filesystem::perms(0777));
+  CHECK(load_error(store, file).find("which is writable by other users (mode 0777)") !=
+        std::string::npos);
+  std::filesystem::permissions(dir.path(), std::filesystem::perms(0700));
+  CHECK(load(store, file) != nullptr);  // fixed: loads at once, nothing was quarantined
+
+  std::filesystem::permissions(file, std::filesystem::perms(0666));
+  PluginStoreOptions options;
+  options.security.allow_writable_plugins = true;
+  PluginStore lenient(options);
+  CHECK(load(lenient, file) != nullptr);
+}
+
+TEST_CASE("with require_signatures, a store loads only plugins whose copy verifies") {
+  ScratchDir dir("edge-store");
+  const edge::test::KeyPair trusted(dir.path(), "trusted");
+  const std::filesystem::path file = dir / "p.so";
+  edge::test::copy_over(plugin("echo"), file);
+  PluginStoreOptions options;
+  options.security.trusted_keys = {trusted.public_file};
+  options.security.require_signatures = true;
+  PluginStore store(options);
+
+  CHECK(load_error(store, file).find("not signed: no signature file") != std::string::npos);
+  CHECK(store.quarantined().empty());
+  trusted.sign(file);
+  CHECK(load(store, file) != nullptr);
+
+  // A signature of other bytes (the file was swapped, its .sig kept).
+  edge::test::move_into_place(plugin("counter"), file);
+  CHECK(load_error(store, file).find("does not verify") != std::string::npos);
+  CHECK(store.quarantined().empty());
+  trusted.sign(file);
+  CHECK(load(store, file) != nullptr);
+
+  // A bad key file is refused when the store is made.
+  PluginStoreOptions bad;
+  bad.security.trusted_keys = {dir / "missing.pub"};
+  CHECK_THROWS_AS(PluginStore{bad}, Error);
 }

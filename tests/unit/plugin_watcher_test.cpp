@@ -145,6 +145,27 @@ TEST_CASE("cp over, mv into place and rm are one report each; other files none")
   CHECK(reports.count() == 4);
 }
 
+TEST_CASE("a plugin's signature written or removed reports the plugin as written") {
+  ScratchDir dir("edge-watch");
+  edge::test::copy_over(plugin("echo"), dir / "a.so");
+  Reports reports;
+  edge::PluginWatcher watcher(dir.path(), reports.callback(), kFast);
+  watcher.start();
+
+  edge::test::write_file(dir / "a.so.sig", "signature");
+  auto seen = reports.wait_for(1);
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0] == std::pair(dir / "a.so", PluginFileChange::Written));
+  std::filesystem::remove(dir / "a.so.sig");
+  seen = reports.wait_for(2);
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[1] == std::pair(dir / "a.so", PluginFileChange::Written));
+
+  edge::test::write_file(dir / "notes.sig", "no plugin of that name form");
+  std::this_thread::sleep_for(150ms);
+  CHECK(reports.count() == 2);
+}
+
 TEST_CASE("a copy that stalls longer than the settle time is reported once, complete") {
   ScratchDir dir("edge-watch");
   Reports reports;

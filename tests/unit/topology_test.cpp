@@ -378,7 +378,8 @@ TEST_CASE("errors name the file, line and column, what was expected and what was
     CHECK(failure.line == 1);
     CHECK(failure.column == 1);
     CHECK(failure.message ==
-          "expected a map with the keys cluster, plugin_dir, nodes, functions, server, sandbox at "
+          "expected a map with the keys cluster, plugin_dir, nodes, functions, server, sandbox, "
+          "security at "
           "the top level, got a list");
   }
 }
@@ -465,7 +466,8 @@ TEST_CASE("every malformed value is refused with its position") {
   const std::string plugins = "functions:\n  - id: f\n    plugin: echo\n";
   const std::vector<BadCase> cases = {
       {"scalar document", "just text\n", 1, 1,
-       "expected a map with the keys cluster, plugin_dir, nodes, functions, server, sandbox at "
+       "expected a map with the keys cluster, plugin_dir, nodes, functions, server, sandbox, "
+       "security at "
        "the top level, got \"just text\""},
       {"second document", "nodes: []\n---\nfunctions: []\n", 2, 1, "expected one YAML document"},
       // yaml-cpp 0.7's LoadAll loops, allocating, on these (its issue #1040).
@@ -475,7 +477,7 @@ TEST_CASE("every malformed value is refused with its position") {
       {"a stray comma after a document marker", "---\n,\n", 2, 1, "invalid YAML: unexpected ','"},
       {"unknown top-level key", "cluster: {}\nreplicas: 3\n", 2, 1,
        "unknown key 'replicas' in the top-level map (expected one of: cluster, plugin_dir, nodes, "
-       "functions, server, sandbox)"},
+       "functions, server, sandbox, security)"},
       {"non-string key", "? [a, b]\n: 1\n", 1, 3,
        "top level: expected a plain string as key, got a list"},
       {"merge key", "nodes:\n  - <<: {id: a}\n", 2, 5, "unknown key '<<' in nodes[0]"},
@@ -553,7 +555,7 @@ TEST_CASE("every malformed value is refused with its position") {
        "functions[0]: missing required key 'plugin'"},
       {"unknown function key", plugins + "    replicas: 2\n", 4, 5,
        "unknown key 'replicas' in function 'f' (expected one of: id, plugin, name, memory_mb, "
-       "timeout_seconds, environment, required_capabilities, placement, isolation, "
+       "timeout_seconds, environment, required_capabilities, placement, sha256, isolation, "
        "max_workers)"},
       {"unknown isolation", plugins + "    isolation: container\n", 4, 16,
        "functions[0].isolation: expected none or process, got \"container\""},

@@ -32,7 +32,7 @@ struct DirectPlugin {
   DirectPlugin()
       : plugin(edge::LoadedPlugin::load(
             edge::bench::plugin_path("echo"),
-            {"echo", &environment, Clock::now() + std::chrono::seconds(1)})),
+            {"echo", &environment, Clock::now() + std::chrono::seconds(1), {}})),
         descriptor(plugin->descriptor()),
         instance(plugin->instance()) {}
 

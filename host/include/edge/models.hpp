@@ -80,6 +80,10 @@ struct EdgeFunction {
   std::string name;
   EdgeHandler handler;            // a native function, or
   std::filesystem::path plugin;   // the plugin .so that implements it
+  // The SHA-256 (64 lowercase hex digits) the plugin file's content must
+  // have: a load of any other content is refused, and hot reload does not
+  // switch to it. Empty: not pinned.
+  std::string plugin_sha256;
   double memory_mb = 128;
   double timeout_seconds = 30;
   std::map<std::string, std::string> environment;

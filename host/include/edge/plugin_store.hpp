@@ -10,6 +10,12 @@
 // load of that content fails at once with the recorded reason, without
 // opening the library, until the file's content changes.
 //
+// Every load and inspect also applies the store's PluginSecurityPolicy (file
+// modes, the signature over the copy's bytes) and a load the function's
+// SHA-256 pin (PluginInitContext::pinned_sha256). Those refusals are not
+// quarantines: the content may be fine, and a fixed mode, a signature that
+// arrives or another pin must take effect at the next load.
+//
 // Thread-safety: every method may be called from any thread at once. Loads
 // of different plugins run in parallel (the store's lock is never held while
 // a library is opened or initialised).
@@ -20,6 +26,7 @@
 #pragma once
 
 #include <edge/plugin.hpp>
+#include <edge/plugin_security.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -60,12 +67,16 @@ struct PluginStoreOptions {
   // Called after a plugin is quarantined, on the loading thread, with no
   // lock of the store held (edge-host logs it).
   std::function<void(const QuarantinedPlugin&)> on_quarantine;
+  // Checked at every load and inspect. The trusted keys are read once, by the
+  // constructor.
+  PluginSecurityPolicy security;
 };
 
 class PluginStore {
  public:
   // Throws edge::Error naming the directory when the cache directory cannot
-  // be created or is on a noexec mount.
+  // be created or is on a noexec mount, or naming a trusted key file that is
+  // not an Ed25519 public key.
   explicit PluginStore(PluginStoreOptions options = {});
   ~PluginStore();
   PluginStore(const PluginStore&) = delete;
@@ -93,8 +104,12 @@ class PluginStore {
   // What the file's current content says about itself (inspect_plugin), read
   // once per content from its copy and remembered: asking again for an
   // unchanged file costs a stat. info.file is `file`. Throws PluginError as
-  // inspect_plugin does, or when the content is quarantined.
+  // inspect_plugin does (and quarantines the content, as load does), when the
+  // content is quarantined, or when the security policy refuses the file.
+  // Runs no init: hot reload uses it to try a replacement before switching.
   PluginInfo inspect(const std::filesystem::path& file);
+
+  const PluginSecurityPolicy& security_policy() const noexcept;
 
   // Libraries the store opened (successfully or not) since it was created;
   // a refusal from quarantine opens none.
@@ -103,15 +118,17 @@ class PluginStore {
   // Host-internal (EdgeRuntime's cold start): loads the current content of
   // `file` from its cached copy, checks and initialises it. Throws
   // PluginError naming the file, the hash and the reason: the file is missing,
-  // its content is quarantined, or it failed now (and is quarantined, unless
-  // the file changed while it was being copied).
+  // its content is not the one context.pinned_sha256 pins, the security
+  // policy refuses it, its content is quarantined, or it failed now (and is
+  // quarantined, unless the file changed while it was being copied).
   std::unique_ptr<LoadedPlugin> load(const std::filesystem::path& file,
                                      const PluginInitContext& context);
 
   // Host-internal (process isolation): the content copy of `file` that a
   // worker process loads, kept in the cache while the pin lives (the pin
   // keeps the store alive). Throws PluginError as load() does for a missing
-  // or quarantined file.
+  // or quarantined file, a content other than `pinned_sha256` (when not
+  // empty), or one the security policy refuses.
   struct ContentPin {
     std::filesystem::path copy;
     std::string sha256;
@@ -123,7 +140,8 @@ class PluginStore {
   };
   static std::shared_ptr<const ContentPin> pin_content(std::shared_ptr<PluginStore> store,
                                                        const std::filesystem::path& file,
-                                                       std::string_view function_id);
+                                                       std::string_view function_id,
+                                                       std::string_view pinned_sha256);
 
  private:
   struct State;

@@ -5,11 +5,13 @@
 // file has been quiet for `settle` (closed by its writer, or `open_settle`
 // while a writer still has it open) and its size and times stopped changing,
 // so the callback sees finished files: `cp new.so plugins/x.so` and
-// `mv new.so plugins/x.so` are each one Written report. Files whose names do
-// not end in ".so" are ignored (write a temporary name, then mv it into
-// place). If the directory itself is removed the watcher keeps trying to
-// watch it again, and reports every plugin file in it when it is back; after
-// an event-queue overflow it reports every plugin file in it.
+// `mv new.so plugins/x.so` are each one Written report. A change to a
+// plugin's detached signature x.so.sig is reported as a change of x.so (if
+// x.so exists, Written). Other files whose names do not end in ".so" are
+// ignored (write a temporary name, then mv it into place). If the directory
+// itself is removed the watcher keeps trying to watch it again, and reports
+// every plugin file in it when it is back; after an event-queue overflow it
+// reports every plugin file in it.
 //
 // Thread-safety: start() and stop() are for one controlling thread. The
 // callback runs on the watcher's own thread, one report at a time; it must

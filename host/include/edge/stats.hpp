@@ -44,6 +44,12 @@ struct FunctionStats {
   bool quarantined = false;
   std::string quarantine_reason;
   std::string quarantine_sha256;
+  // The deployed version is warm, but the plugin file now holds another
+  // content that is quarantined: hot reload refused it as a replacement, and
+  // this version serves on with its old code. Empty otherwise. (Refusals by
+  // pin or signature are not quarantines: edge-host logs them.)
+  std::string rejected_replacement_reason;
+  std::string rejected_replacement_sha256;
   // "none" or "process". For process isolation, the rest of this block:
   // what enforces memory_mb here ("cgroup v1 memory.limit_in_bytes",
   // "RLIMIT_AS", ...), worker processes alive, and what happened to them.

@@ -4,6 +4,7 @@
 
 #include <edge/cluster.hpp>
 #include <edge/models.hpp>
+#include <edge/plugin_security.hpp>
 #include <edge/sandbox.hpp>
 
 #include <cstddef>
@@ -53,6 +54,10 @@ struct Topology {
   std::vector<EdgeNode> nodes;
   std::vector<FunctionSpec> functions;
   ServerSettings server;
+  // The `security:` section (TopologyOptions may relax it): already checked
+  // against every plugin the file names; edge-host's PluginStore applies it
+  // at every load.
+  PluginSecurityPolicy security;
   SandboxOptions sandbox;  // the `sandbox:` section (on_output is the caller's)
 };
 
@@ -61,11 +66,16 @@ struct TopologyOptions {
   // Replaces the file's plugin_dir; a relative path is taken against the
   // current directory. The file's plugin_dir must still be well-formed.
   std::optional<std::filesystem::path> plugin_dir;
+  // True: as security.allow_writable_plugins: true (edge-host
+  // --allow-writable-plugins), whatever the file says.
+  bool allow_writable_plugins = false;
 };
 
 // Reads and validates a topology file. Every problem is a ConfigError
 // "file:line:column: what was expected". Fields a function omits take its
-// plugin descriptor's defaults, so the plugin file is read (not initialised).
+// plugin descriptor's defaults, so the plugin file is read (not initialised);
+// before that, it must pass the security section's checks (file modes,
+// signature) and match the function's sha256 pin.
 Topology load_topology(const std::filesystem::path& file);
 Topology load_topology(const std::filesystem::path& file, const TopologyOptions& options);
 

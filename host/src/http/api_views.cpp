@@ -5,6 +5,7 @@
 #include "http/api_error.hpp"
 
 #include <edge/plugin.hpp>
+#include <edge/plugin_store.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -46,6 +47,7 @@ nlohmann::json function_view(EdgeCluster& cluster, const std::filesystem::path& 
   std::uint64_t cold_starts = 0;
   nlohmann::json stats = nlohmann::json::object();
   nlohmann::json quarantine;
+  nlohmann::json rejected;  // a replacement refused while the old version serves
   // The cluster reads every node's stats under its lock: a node deregistered
   // meanwhile cannot vanish under the read.
   for (const auto& [node_id, node_stats] : cluster.function_stats(function_id)) {
@@ -53,6 +55,10 @@ nlohmann::json function_view(EdgeCluster& cluster, const std::filesystem::path& 
     errors += node_stats.errors;
     cold_starts += node_stats.cold_starts;
     if (detailed) stats[node_id] = node_stats.to_json();
+    if (!node_stats.rejected_replacement_sha256.empty() && rejected.is_null()) {
+      rejected = {{"sha256", node_stats.rejected_replacement_sha256},
+                  {"reason", node_stats.rejected_replacement_reason}};
+    }
     if (node_stats.quarantined && quarantine.is_null()) {
       quarantine = {{"sha256", node_stats.quarantine_sha256},
                     {"reason", node_stats.quarantine_reason}};
@@ -63,6 +69,7 @@ nlohmann::json function_view(EdgeCluster& cluster, const std::filesystem::path& 
       {"id", function->id},
       {"name", function->name},
       {"plugin", plugin_label(plugin_dir, function->plugin)},
+      {"sha256", function->plugin_sha256},
       {"placement", placement ? to_string(*placement) : to_string(Placement::All)},
       {"nodes", nodes},
       {"pending", nodes.empty()},
@@ -82,13 +89,18 @@ nlohmann::json function_view(EdgeCluster& cluster, const std::filesystem::path& 
     view["plugin_info"] = nullptr;
     if (!function->plugin.empty()) {
       try {
-        view["plugin_info"] = inspect_plugin(function->plugin).to_json();
+        // Through the store when there is one: its security policy applies
+        // before the library is opened (opening runs its constructors).
+        const std::shared_ptr<PluginStore>& store = cluster.plugin_store();
+        view["plugin_info"] =
+            (store ? store->inspect(function->plugin) : inspect_plugin(function->plugin)).to_json();
       } catch (const std::exception& error) {
         // The file changed or vanished since the deploy; say so, do not fail.
         view["plugin_info_error"] = error.what();
       }
     }
     if (!quarantine.is_null()) view["quarantine"] = std::move(quarantine);
+    if (!rejected.is_null()) view["rejected_replacement"] = std::move(rejected);
   }
   return view;
 }

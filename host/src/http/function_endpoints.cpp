@@ -4,12 +4,15 @@
 #include "http/api_views.hpp"
 #include "http/endpoints.hpp"
 #include "http/json_reader.hpp"
+#include "plugin/security_check.hpp"
+#include "plugin/sha256.hpp"
 #include "runtime/function_validation.hpp"
 #include "topology/function_rules.hpp"
 #include "topology/ids.hpp"
 
 #include <edge/errors.hpp>
 #include <edge/plugin.hpp>
+#include <edge/plugin_store.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -47,7 +50,7 @@ FunctionRequest read_function_request(const ApiContext& api, const std::string& 
   const nlohmann::json document = parse_json_body(body_text);
   const JsonObject body(document, "");
   body.allow_only({"plugin", "placement", "name", "memory_mb", "timeout_seconds", "max_in_flight",
-                   "environment", "required_capabilities", "isolation", "max_workers"});
+                   "environment", "required_capabilities", "sha256", "isolation", "max_workers"});
 
   FunctionRequest request;
   EdgeFunction& function = request.function;
@@ -94,6 +97,15 @@ FunctionRequest read_function_request(const ApiContext& api, const std::string& 
     given.required_capabilities = true;
   }
 
+  if (const std::optional<std::string> pin = body.string("sha256")) {
+    std::optional<std::string> normalized = topology_internal::normalize_sha256(*pin);
+    if (!normalized) {
+      bad_request("sha256: expected a SHA-256 of 64 hex digits (the plugin content's pin), got " +
+                  in_quotes(*pin));
+    }
+    function.plugin_sha256 = std::move(*normalized);
+  }
+
   const std::optional<std::string> plugin = body.string("plugin");
   if (!plugin) bad_request("missing required field 'plugin'");
   if (!topology_internal::is_valid_id(*plugin)) {
@@ -106,11 +118,24 @@ FunctionRequest read_function_request(const ApiContext& api, const std::string& 
   if (const auto problem = topology_internal::plugin_file_problem(function.plugin)) {
     bad_request("plugin " + in_quotes(*plugin) + " " + *problem);
   }
+  // Through the store when there is one, as a cold start loads: its
+  // security policy applies, and a changed file is not the stale mapping.
+  PluginStore* store = api.cluster.plugin_store().get();
   PluginInfo info;
   try {
-    info = inspect_plugin(function.plugin);
+    if (!function.plugin_sha256.empty()) {
+      const std::string actual =
+          store != nullptr ? store->sha256(function.plugin) : sha256_of_file(function.plugin);
+      if (actual != function.plugin_sha256) {
+        bad_request(
+            pin_mismatch_message(function.plugin, actual, function_id, function.plugin_sha256));
+      }
+    }
+    info = store != nullptr ? store->inspect(function.plugin) : inspect_plugin(function.plugin);
   } catch (const PluginError& error) {
     bad_request("plugin " + in_quotes(*plugin) + " cannot be used: " + error.what());
+  } catch (const std::system_error& error) {
+    bad_request("plugin " + in_quotes(*plugin) + " cannot be read: " + error.what());
   }
   if (const auto problem = topology_internal::apply_plugin_defaults(function, info, given)) {
     bad_request("plugin " + in_quotes(*plugin) + " " + *problem);

@@ -85,6 +85,7 @@ nlohmann::json EdgeFunction::to_json() const {
           {"name", name},
           {"kind", handler ? "native" : "plugin"},
           {"plugin", plugin.string()},
+          {"plugin_sha256", plugin_sha256},
           {"memory_mb", memory_mb},
           {"timeout_seconds", timeout_seconds},
           {"environment", environment},

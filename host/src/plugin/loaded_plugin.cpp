@@ -4,6 +4,8 @@
 
 #include "plugin/elf_check.hpp"
 #include "plugin/host_api.hpp"
+#include "plugin/security_check.hpp"
+#include "plugin/sha256.hpp"
 
 #include <boost/dll/shared_library.hpp>
 #include <boost/system/system_error.hpp>
@@ -106,7 +108,23 @@ PluginInfo inspect_plugin(const std::filesystem::path& file) {
 
 std::unique_ptr<LoadedPlugin> LoadedPlugin::load(const std::filesystem::path& file,
                                                  const InitContext& context) {
-  return load(file, context, PluginSource{file, {}});
+  PluginSource source{file, {}};
+  if (!context.pinned_sha256.empty()) {
+    // Loading by path, the file could change between this hash and dlopen;
+    // only a PluginStore maps exactly the bytes it hashed.
+    std::string actual;
+    try {
+      actual = sha256_of_file(file);
+    } catch (const std::system_error&) {
+      return load(file, context, source);  // open_and_check names what is wrong with the file
+    }
+    if (actual != context.pinned_sha256) {
+      throw PluginError(pin_mismatch_message(file, actual, std::string(context.function_id),
+                                             std::string(context.pinned_sha256)));
+    }
+    source.sha256 = std::move(actual);
+  }
+  return load(file, context, source);
 }
 
 std::unique_ptr<LoadedPlugin> LoadedPlugin::load(const std::filesystem::path& file,

@@ -26,6 +26,9 @@ struct PluginInitContext {
   std::string_view function_id;
   const std::map<std::string, std::string, std::less<>>* environment = nullptr;
   std::chrono::steady_clock::time_point deadline;
+  // The function's EdgeFunction::plugin_sha256: a content with another hash
+  // is refused before it is opened. Empty: not pinned.
+  std::string_view pinned_sha256;
 };
 
 // Where a loaded file came from, when it is a copy (PluginStore loads

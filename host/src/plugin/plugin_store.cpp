@@ -4,6 +4,7 @@
 #include "plugin/content_copy.hpp"
 #include "plugin/file_identity.hpp"
 #include "plugin/loaded_plugin.hpp"
+#include "plugin/security_check.hpp"
 
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -86,7 +87,11 @@ struct PluginStore::State {
     bool stable = true;
   };
 
+  explicit State(PluginStoreOptions store_options)
+      : options(std::move(store_options)), security(options.security) {}
+
   PluginStoreOptions options;
+  const PluginSecurityCheck security;  // the trusted keys, read once
   std::filesystem::path cache_dir;
   bool owns_cache_dir = false;
   std::atomic<std::uint64_t> opened{0};
@@ -219,11 +224,49 @@ struct PluginStore::State {
     quarantine.push_back(entry);
     return entry;
   }
+
+  // The policy's checks on `file`, against the bytes that will be mapped.
+  void check_security(const std::filesystem::path& file, const Current& current) const {
+    security.check(file, copy_path(current.sha256),
+                   plugin_label(PluginSource{file, current.sha256}));
+  }
+
+  // A load or inspect of `current` failed with `error`: quarantines the
+  // content when the failure is its own, and rethrows with what happened.
+  [[noreturn]] void judge_failure(const std::filesystem::path& file, const Current& current,
+                                  std::string_view function_id, const PluginError& error) {
+    // A content caught mid-write is not judged: the finished file will have
+    // another hash, and quarantining the fragment would only add noise.
+    const std::optional<FileIdentity> now = identity_of(file);
+    if (!current.stable || !now || !(*now == current.identity)) {
+      throw PluginError(std::string(error.what()) +
+                        " (the file changed while it was loaded; try again)");
+    }
+    // Nor is a content whose copy vanished under the loader (not its fault).
+    if (::access(copy_path(current.sha256).c_str(), R_OK) != 0) {
+      std::lock_guard lock(mutex);
+      copies.erase(current.sha256);
+      throw PluginError(error.what());
+    }
+    const bool init_failed = dynamic_cast<const PluginInitError*>(&error) != nullptr;
+    const QuarantinedPlugin entry =
+        add_quarantine(file, current.sha256, init_failed ? function_id : "",
+                       reason_of(error.what(), PluginSource{file, current.sha256}));
+    if (options.on_quarantine) {
+      try {
+        options.on_quarantine(entry);
+      } catch (...) {
+        // A failing log line must not replace the load error the caller needs.
+      }
+    }
+    throw PluginError(std::string(error.what()) +
+                      " (quarantined until the file's content changes)");
+  }
 };
 
-PluginStore::PluginStore(PluginStoreOptions options) : state_(std::make_unique<State>()) {
+PluginStore::PluginStore(PluginStoreOptions options)
+    : state_(std::make_unique<State>(std::move(options))) {
   State& state = *state_;
-  state.options = std::move(options);
   if (state.options.cache_dir.empty()) {
     state.cache_dir = make_private_directory();
     state.owns_cache_dir = true;
@@ -303,6 +346,7 @@ PluginInfo PluginStore::inspect(const std::filesystem::path& file) {
   const State::Current current = state.current(file, /*reread=*/false, /*pin=*/true);
   const State::Unpin unpin{state, current.sha256};
   const PluginSource source{file, current.sha256};
+  state.check_security(file, current);
   {
     std::lock_guard lock(state.mutex);
     if (const auto known = state.inspected.find(current.sha256); known != state.inspected.end()) {
@@ -323,13 +367,19 @@ PluginInfo PluginStore::inspect(const std::filesystem::path& file) {
     const std::string prefix =
         plugin_label(PluginSource{state.copy_path(current.sha256), {}}) + ": ";
     const std::string message = error.what();
-    throw PluginError(plugin_label(source) + ": " +
-                      (message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message));
+    state.judge_failure(
+        file, current, {},
+        PluginError(plugin_label(source) + ": " +
+                    (message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message)));
   }
   info.file = file;
   std::lock_guard lock(state.mutex);
   if (state.copies.count(current.sha256) != 0) state.inspected.emplace(current.sha256, info);
   return info;
+}
+
+const PluginSecurityPolicy& PluginStore::security_policy() const noexcept {
+  return state_->security.policy();
 }
 
 std::uint64_t PluginStore::libraries_opened() const noexcept {
@@ -343,6 +393,11 @@ std::unique_ptr<LoadedPlugin> PluginStore::load(const std::filesystem::path& fil
   const State::Unpin unpin{state, current.sha256};
 
   const PluginSource source{file, current.sha256};
+  if (!context.pinned_sha256.empty() && context.pinned_sha256 != current.sha256) {
+    throw PluginError(pin_mismatch_message(file, current.sha256, std::string(context.function_id),
+                                           std::string(context.pinned_sha256)));
+  }
+  state.check_security(file, current);
   {
     std::lock_guard lock(state.mutex);
     if (const QuarantinedPlugin* entry =
@@ -358,32 +413,7 @@ std::unique_ptr<LoadedPlugin> PluginStore::load(const std::filesystem::path& fil
   try {
     return LoadedPlugin::load(state.copy_path(current.sha256), context, source);
   } catch (const PluginError& error) {
-    // A content caught mid-write is not judged: the finished file will have
-    // another hash, and quarantining the fragment would only add noise.
-    const std::optional<FileIdentity> now = identity_of(file);
-    if (!current.stable || !now || !(*now == current.identity)) {
-      throw PluginError(std::string(error.what()) +
-                        " (the file changed while it was loaded; try again)");
-    }
-    // Nor is a content whose copy vanished under the loader (not its fault).
-    if (::access(state.copy_path(current.sha256).c_str(), R_OK) != 0) {
-      std::lock_guard lock(state.mutex);
-      state.copies.erase(current.sha256);
-      throw;
-    }
-    const bool init_failed = dynamic_cast<const PluginInitError*>(&error) != nullptr;
-    const QuarantinedPlugin entry =
-        state.add_quarantine(file, current.sha256, init_failed ? context.function_id : "",
-                             reason_of(error.what(), source));
-    if (state.options.on_quarantine) {
-      try {
-        state.options.on_quarantine(entry);
-      } catch (...) {
-        // A failing log line must not replace the load error the caller needs.
-      }
-    }
-    throw PluginError(std::string(error.what()) +
-                      " (quarantined until the file's content changes)");
+    state.judge_failure(file, current, context.function_id, error);
   }
 }
 
@@ -397,13 +427,19 @@ PluginStore::ContentPin::~ContentPin() {
 
 std::shared_ptr<const PluginStore::ContentPin> PluginStore::pin_content(
     std::shared_ptr<PluginStore> store, const std::filesystem::path& file,
-    std::string_view function_id) {
+    std::string_view function_id, std::string_view pinned_sha256) {
   State& state = *store->state_;
   const State::Current current = state.current(file, /*reread=*/false, /*pin=*/true);
   auto pin = std::make_shared<ContentPin>();
   pin->copy = state.copy_path(current.sha256);
   pin->sha256 = current.sha256;
   pin->store = std::move(store);  // from here on, the pin unpins
+  // The checks a cold start in the host makes (load()), on the same copy.
+  if (!pinned_sha256.empty() && pinned_sha256 != current.sha256) {
+    throw PluginError(pin_mismatch_message(file, current.sha256, std::string(function_id),
+                                           std::string(pinned_sha256)));
+  }
+  state.check_security(file, current);
   std::lock_guard lock(state.mutex);
   if (const QuarantinedPlugin* entry = state.find_quarantine(current.sha256, function_id)) {
     throw PluginError(plugin_label({file, current.sha256}) + " is quarantined: " + entry->reason +

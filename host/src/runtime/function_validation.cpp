@@ -8,6 +8,19 @@
 #include <system_error>
 
 namespace edge {
+namespace {
+
+bool is_sha256_hex(const std::string& text) {
+  if (text.size() != 64) return false;
+  for (const char character : text) {
+    if (!((character >= '0' && character <= '9') || (character >= 'a' && character <= 'f'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
 
 void validate_function(const EdgeFunction& function, bool require_plugin_file) {
   const auto invalid = [&](const std::string& why) {
@@ -33,6 +46,13 @@ void validate_function(const EdgeFunction& function, bool require_plugin_file) {
       invalid("max_workers must be 1 to " + std::to_string(kMaxWorkersLimit) + ", got " +
               std::to_string(function.max_workers));
     }
+  }
+  if (!function.plugin_sha256.empty() && !is_sha256_hex(function.plugin_sha256)) {
+    invalid("plugin_sha256 must be 64 lowercase hex digits (or empty: not pinned), got '" +
+            function.plugin_sha256 + "'");
+  }
+  if (!function.plugin_sha256.empty() && function.plugin.empty()) {
+    invalid("plugin_sha256 pins a plugin's content; a native handler has none");
   }
   if (require_plugin_file && !function.plugin.empty()) {
     std::error_code error;

@@ -6,6 +6,8 @@
 #include "concurrency/epoch.hpp"
 #include "concurrency/read_mostly_map.hpp"
 #include "plugin/host_api.hpp"
+#include "plugin/security_check.hpp"
+#include "plugin/sha256.hpp"
 #include "runtime/function_validation.hpp"
 #include "runtime/function_version.hpp"
 #include "util/format_number.hpp"
@@ -89,10 +91,24 @@ sandbox::WorkerPool& worker_pool(FunctionVersion& version, const std::shared_ptr
   std::filesystem::path plugin = function.plugin;
   try {
     if (store) {
-      version.content = PluginStore::pin_content(store, function.plugin, function.id);
+      version.content =
+          PluginStore::pin_content(store, function.plugin, function.id, function.plugin_sha256);
       plugin = version.content->copy;
     } else if (!std::filesystem::is_regular_file(plugin)) {
       throw PluginError("plugin " + plugin.string() + ": plugin file not found");
+    } else if (!function.plugin_sha256.empty()) {
+      // Loading by path: the worker opens the file itself, so this check and
+      // its load can see different contents (use a PluginStore to avoid it).
+      std::string actual;
+      try {
+        actual = sha256_of_file(plugin);
+      } catch (const std::system_error& error) {
+        throw PluginError("plugin " + plugin.string() + ": cannot read it: " + error.what());
+      }
+      if (actual != function.plugin_sha256) {
+        throw PluginError(
+            pin_mismatch_message(plugin, actual, function.id, function.plugin_sha256));
+      }
     }
   } catch (const PluginError& error) {
     version.set_last_error(error.what());
@@ -132,7 +148,8 @@ bool make_warm(FunctionVersion& version, PluginStore* store) {
   if (version.warm.load(std::memory_order_relaxed)) return false;
   if (!version.function.plugin.empty()) {
     LoadedPlugin::InitContext context{version.function.id, &version.environment,
-                                      Clock::now() + version.timeout};
+                                      Clock::now() + version.timeout,
+                                      version.function.plugin_sha256};
     try {
       version.plugin = store != nullptr ? store->load(version.function.plugin, context)
                                         : LoadedPlugin::load(version.function.plugin, context);
@@ -407,11 +424,16 @@ FunctionStats EdgeRuntime::get_function_stats(std::string_view function_id) cons
   if (stats.is_warm && version->plugin) stats.plugin_sha256 = version->plugin->sha256();
   stats.last_error = version->last_error();
   if (version->function.isolation == Isolation::Process) fill_sandbox_stats(*version, stats);
-  if (!stats.is_warm && state_->store && !version->function.plugin.empty()) {
+  if (state_->store && !version->function.plugin.empty()) {
     if (const auto quarantine = state_->store->quarantine_of(version->function.plugin, function_id)) {
-      stats.quarantined = true;
-      stats.quarantine_reason = quarantine->reason;
-      stats.quarantine_sha256 = quarantine->sha256;
+      if (!stats.is_warm) {
+        stats.quarantined = true;
+        stats.quarantine_reason = quarantine->reason;
+        stats.quarantine_sha256 = quarantine->sha256;
+      } else if (quarantine->sha256 != stats.plugin_sha256) {
+        stats.rejected_replacement_reason = quarantine->reason;
+        stats.rejected_replacement_sha256 = quarantine->sha256;
+      }
     }
   }
   return stats;

@@ -17,6 +17,8 @@ nlohmann::json FunctionStats::to_json() const {
           {"quarantined", quarantined},
           {"quarantine_reason", quarantine_reason},
           {"quarantine_sha256", quarantine_sha256},
+          {"rejected_replacement_reason", rejected_replacement_reason},
+          {"rejected_replacement_sha256", rejected_replacement_sha256},
           {"isolation", isolation}};
   if (isolation != "process") return json;
   json["sandbox"] = {{"memory_limit", memory_limit},

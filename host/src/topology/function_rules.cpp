@@ -28,6 +28,22 @@ std::optional<std::string> plugin_file_problem(const std::filesystem::path& path
   return std::nullopt;
 }
 
+std::optional<std::string> normalize_sha256(std::string_view text) {
+  if (text.size() != 64) return std::nullopt;
+  std::string lowercase;
+  lowercase.reserve(text.size());
+  for (const char character : text) {
+    if (character >= '0' && character <= '9') {
+      lowercase.push_back(character);
+    } else if ((character >= 'a' && character <= 'f') || (character >= 'A' && character <= 'F')) {
+      lowercase.push_back(static_cast<char>(character | 0x20));
+    } else {
+      return std::nullopt;
+    }
+  }
+  return lowercase;
+}
+
 std::optional<std::string> apply_plugin_defaults(EdgeFunction& function, const PluginInfo& info,
                                                  const GivenFields& given) {
   if (!given.memory_mb && info.default_memory_mb != 0) {

@@ -31,6 +31,10 @@ std::filesystem::path plugin_path_for_name(const std::filesystem::path& plugin_d
 // /p/x"), or nullopt when it is a regular file.
 std::optional<std::string> plugin_file_problem(const std::filesystem::path& path);
 
+// A SHA-256 pin as written (64 hex digits, either case) in lowercase, or
+// nullopt when it is not one.
+std::optional<std::string> normalize_sha256(std::string_view text);
+
 // Which optional fields the definition wrote itself.
 struct GivenFields {
   bool memory_mb = false;

@@ -26,6 +26,7 @@ bool same_configuration(const EdgeNode& a, const EdgeNode& b) {
 bool same_definition(const EdgeFunction& a, Placement a_placement, const EdgeFunction& b,
                      Placement b_placement) {
   return a_placement == b_placement && a.id == b.id && a.name == b.name && a.plugin == b.plugin &&
+         a.plugin_sha256 == b.plugin_sha256 &&
          static_cast<bool>(a.handler) == static_cast<bool>(b.handler) &&
          a.memory_mb == b.memory_mb && a.timeout_seconds == b.timeout_seconds &&
          a.environment == b.environment &&

@@ -4,9 +4,12 @@
 #include <edge/plugin.hpp>
 #include <edge/topology.hpp>
 
+#include "plugin/security_check.hpp"
+#include "plugin/sha256.hpp"
 #include "runtime/function_validation.hpp"
 #include "topology/function_rules.hpp"
 #include "topology/sandbox_section.hpp"
+#include "topology/security_section.hpp"
 #include "topology/yaml_reader.hpp"
 
 #include <yaml-cpp/depthguard.h>
@@ -19,6 +22,7 @@
 #include <array>
 #include <cerrno>
 #include <map>
+#include <set>
 #include <sstream>
 #include <system_error>
 #include <utility>
@@ -158,8 +162,12 @@ YAML::Node parse_document(const ConfigContext& context, const std::string& text)
 struct Loader {
   const ConfigContext& context;
   std::filesystem::path plugin_dir;
-  // Each plugin file is inspected (loaded and unloaded) once per load.
+  PluginSecurityCheck security;
+  // Each plugin file is checked, hashed and inspected (loaded and unloaded)
+  // once per load.
   std::map<std::filesystem::path, PluginInfo> inspected;
+  std::map<std::filesystem::path, std::string> hashes;
+  std::set<std::filesystem::path> trusted;  // passed the security checks
 };
 
 // The label of a list item in key errors: "node 'gw-1'" once its id reads
@@ -283,6 +291,20 @@ std::filesystem::path resolve_plugin(const Loader& loader, const Value& value,
   return path;
 }
 
+// The security section's checks (file modes, signature), before anything
+// else reads the plugin: opening a library runs its constructors.
+void check_security(Loader& loader, const Value& value, const std::string& text,
+                    const std::filesystem::path& path) {
+  if (loader.trusted.count(path) != 0) return;
+  try {
+    loader.security.check(path, path, "plugin " + path.string());
+  } catch (const PluginError& error) {
+    loader.context.fail(
+        value.where, value.path + ": plugin " + quote(text) + " cannot be used: " + error.what());
+  }
+  loader.trusted.insert(path);
+}
+
 const PluginInfo& inspect(Loader& loader, const Value& value, const std::string& text,
                           const std::filesystem::path& path) {
   if (const auto found = loader.inspected.find(path); found != loader.inspected.end()) {
@@ -306,12 +328,42 @@ Isolation read_isolation(const Loader& loader, const Value& value) {
                                        topology_internal::describe(value.node));
 }
 
+std::string read_sha256(const Loader& loader, const Value& value) {
+  const std::string text = topology_internal::read_string(loader.context, value, false);
+  std::optional<std::string> normalized = topology_internal::normalize_sha256(text);
+  if (!normalized) {
+    loader.context.fail(value.where, value.path +
+                                         ": expected a SHA-256 of 64 hex digits (the plugin "
+                                         "content's pin, as sha256sum prints it), got " +
+                                         topology_internal::describe(value.node));
+  }
+  return std::move(*normalized);
+}
+
+// The pin against the file's content now (after the security checks, before
+// the plugin is opened).
+void check_pin(Loader& loader, const Value& value, const EdgeFunction& function) {
+  auto hash = loader.hashes.find(function.plugin);
+  if (hash == loader.hashes.end()) {
+    try {
+      hash = loader.hashes.emplace(function.plugin, sha256_of_file(function.plugin)).first;
+    } catch (const std::system_error& error) {
+      loader.context.fail(value.where, value.path + ": cannot hash the plugin: " + error.what());
+    }
+  }
+  if (hash->second != function.plugin_sha256) {
+    loader.context.fail(value.where, value.path + ": " +
+                                         pin_mismatch_message(function.plugin, hash->second,
+                                                              function.id, function.plugin_sha256));
+  }
+}
+
 FunctionSpec read_function(Loader& loader, const Value& item,
                            std::map<std::string, Position>& ids) {
   const MapReader fields(loader.context, item);
   const std::string label = item_label(fields, "function", item.path);
   fields.check_keys({"id", "plugin", "name", "memory_mb", "timeout_seconds", "environment",
-                     "required_capabilities", "placement", "isolation", "max_workers"},
+                     "required_capabilities", "placement", "sha256", "isolation", "max_workers"},
                     label);
 
   FunctionSpec spec;
@@ -327,6 +379,7 @@ FunctionSpec read_function(Loader& loader, const Value& item,
       topology_internal::read_string(loader.context, plugin_value, false);
 
   topology_internal::GivenFields given;
+  std::optional<Value> sha256_value;
   for (const Entry& entry : fields.entries()) {
     const Value field = fields.value_of(entry);
     if (entry.key == "name") {
@@ -346,6 +399,9 @@ FunctionSpec read_function(Loader& loader, const Value& item,
       given.required_capabilities = true;
     } else if (entry.key == "placement") {
       spec.placement = read_placement(loader, field);
+    } else if (entry.key == "sha256") {
+      function.plugin_sha256 = read_sha256(loader, field);
+      sha256_value = field;
     } else if (entry.key == "isolation") {
       function.isolation = read_isolation(loader, field);
     } else if (entry.key == "max_workers") {
@@ -360,6 +416,8 @@ FunctionSpec read_function(Loader& loader, const Value& item,
   }
 
   function.plugin = resolve_plugin(loader, plugin_value, plugin_text);
+  check_security(loader, plugin_value, plugin_text, function.plugin);
+  if (sha256_value) check_pin(loader, *sha256_value, function);
   const PluginInfo& info = inspect(loader, plugin_value, plugin_text, function.plugin);
   if (const auto problem = topology_internal::apply_plugin_defaults(function, info, given)) {
     loader.context.fail(plugin_value.where,
@@ -512,7 +570,7 @@ Topology load_topology(const std::filesystem::path& file, const TopologyOptions&
   const std::filesystem::path folder = topology.source.parent_path();
 
   const YAML::Node root = parse_document(context, text);
-  Loader loader{context, folder, {}};
+  Loader loader{context, folder, PluginSecurityCheck(), {}, {}, {}};
   if (options.plugin_dir) {
     loader.plugin_dir = absolute_path(context, *options.plugin_dir, "the plugin directory given");
   }
@@ -523,13 +581,20 @@ Topology load_topology(const std::filesystem::path& file, const TopologyOptions&
   if (!root.IsMap()) {
     context.fail(position_of(root),
                  "expected a map with the keys cluster, plugin_dir, nodes, functions, server, "
-                 "sandbox at the top level, got " +
+                 "sandbox, security at the top level, got " +
                      topology_internal::describe(root));
   }
   const MapReader top(context, Value{root, position_of(root), ""});
-  top.check_keys({"cluster", "plugin_dir", "nodes", "functions", "server", "sandbox"},
+  top.check_keys({"cluster", "plugin_dir", "nodes", "functions", "server", "sandbox", "security"},
                  "the top-level map");
 
+  topology.security = topology_internal::read_security(context, top, folder);
+  if (options.allow_writable_plugins) topology.security.allow_writable_plugins = true;
+  try {
+    loader.security = PluginSecurityCheck(topology.security);
+  } catch (const Error& error) {
+    context.fail({}, std::string("security.trusted_keys: ") + error.what());  // changed since read
+  }
   read_cluster(loader, top, topology);
   read_server(loader, top, topology.server);
   topology_internal::read_sandbox_section(context, top, topology.sandbox);

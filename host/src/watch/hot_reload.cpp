@@ -2,8 +2,10 @@
 #include <edge/hot_reload.hpp>
 #include <edge/plugin_store.hpp>
 
+#include "plugin/security_check.hpp"
 #include "plugin/sha256.hpp"
 
+#include <optional>
 #include <stdexcept>
 #include <system_error>
 
@@ -30,6 +32,31 @@ std::vector<std::string> functions_naming(const EdgeCluster& cluster,
   return ids;
 }
 
+// Why the file's new content must not replace what the functions run, or
+// nullopt when it may. The trial goes through the store, so it makes the
+// checks of a cold start (security policy, ELF, entry symbol, ABI version,
+// descriptor) on the very copy a cold start would map, and a content that
+// fails them is quarantined by its hash as a cold start would.
+//
+// It does not run init: init runs with one function's environment and may
+// claim what the running version holds (a port, a device, a lock file), so a
+// trial init beside the serving version could fail for reasons the real cold
+// start would not have, or disturb the version still serving. An init that
+// fails after the switch is quarantined per function at that cold start, as
+// before. Without a store there is no trial: loading by path, the dynamic
+// loader would hand back the already-mapped old library and prove nothing.
+std::optional<std::string> trial_refusal(EdgeCluster& cluster, const std::filesystem::path& file,
+                                         const std::vector<std::string>& functions) {
+  const std::shared_ptr<PluginStore>& store = cluster.plugin_store();
+  if (!store || functions.empty()) return std::nullopt;
+  try {
+    store->inspect(file);
+  } catch (const PluginError& error) {
+    return std::string(error.what());
+  }
+  return std::nullopt;
+}
+
 std::string join(const std::vector<std::string>& ids) {
   std::string text;
   for (const std::string& id : ids) text += (text.empty() ? "" : ", ") + id;
@@ -39,13 +66,17 @@ std::string join(const std::vector<std::string>& ids) {
 }  // namespace
 
 bool PluginReloadReport::names_functions() const noexcept {
-  return !redeployed.empty() || !unchanged.empty() || !still_warm.empty() || !not_loaded.empty();
+  return !redeployed.empty() || !unchanged.empty() || !still_warm.empty() || !not_loaded.empty() ||
+         !kept.empty() || !pinned_elsewhere.empty();
 }
 
 std::string PluginReloadReport::to_string() const {
   std::string line = "plugin " + file.string() + " " + std::string(edge::to_string(change));
   if (!sha256.empty()) line += " (sha256 " + sha256 + ")";
-  if (!error.empty()) return line + ": " + error;
+  if (!error.empty()) {
+    if (kept.empty()) return line + ": " + error;
+    return line + ": replacement refused, " + join(kept) + " keep their current version: " + error;
+  }
   if (!names_functions()) return line + ": no function uses it";
   std::string parts;
   const auto add = [&](const char* what, const std::vector<std::string>& ids) {
@@ -55,6 +86,9 @@ std::string PluginReloadReport::to_string() const {
   add("unchanged", unchanged);
   add("still serving from the old copy", still_warm);
   add("will fail to load until the file is back:", not_loaded);
+  for (const std::string& refusal : pin_refusals) {
+    parts += (parts.empty() ? "" : "; ") + std::string("not redeployed (pinned): ") + refusal;
+  }
   return line + ": " + parts;
 }
 
@@ -83,7 +117,19 @@ PluginReloadReport apply_plugin_change(EdgeCluster& cluster, const std::filesyst
     report.error = error.what();  // gone again, or unreadable: a later event will tell
     return report;
   }
+  if (const std::optional<std::string> refusal = trial_refusal(cluster, file, functions)) {
+    report.error = *refusal;
+    report.kept = functions;
+    return report;
+  }
   for (const std::string& id : functions) {
+    const std::optional<EdgeFunction> function = cluster.function(id);
+    if (function && !function->plugin_sha256.empty() && function->plugin_sha256 != report.sha256) {
+      report.pinned_elsewhere.push_back(id);
+      report.pin_refusals.push_back(
+          pin_mismatch_message(file, report.sha256, id, function->plugin_sha256));
+      continue;
+    }
     // Without a store, loaded copies have no hash: every copy is replaced.
     const std::size_t replaced = cluster.redeploy_unless_running(id, report.sha256);
     (replaced > 0 ? report.redeployed : report.unchanged).push_back(id);

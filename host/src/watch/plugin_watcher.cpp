@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <thread>
 
@@ -30,6 +31,19 @@ constexpr std::chrono::seconds kRewatchPeriod{1};
 
 bool is_plugin_name(std::string_view name) {
   return name.size() > 3 && name.substr(name.size() - 3) == ".so" && name.front() != '.';
+}
+
+// The plugin an event is about: the file itself, or the plugin whose
+// detached signature (<plugin>.sig) changed, since a signature arriving
+// after its plugin decides whether that plugin may now be loaded.
+std::optional<std::string> plugin_named_by(std::string_view name) {
+  if (is_plugin_name(name)) return std::string(name);
+  constexpr std::string_view kSignature = ".sig";
+  if (name.ends_with(kSignature)) {
+    const std::string_view plugin = name.substr(0, name.size() - kSignature.size());
+    if (is_plugin_name(plugin)) return std::string(plugin);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -92,15 +106,16 @@ struct PluginWatcher::State {
           if ((event->mask & IN_MOVE_SELF) != 0) ::inotify_rm_watch(inotify.get(), watch);
           watch = -1;
           next_rewatch = Clock::now() + kRewatchPeriod;
-        } else if (event->len > 0 && (event->mask & IN_ISDIR) == 0 && is_plugin_name(event->name)) {
+        } else if (event->len > 0 && (event->mask & IN_ISDIR) == 0 &&
+                   plugin_named_by(event->name)) {
           using Writer = ChangeDebouncer::Writer;
           // A file moved in or away has no writer here; a created one may
           // be written next (its IN_MODIFY says so).
           constexpr std::uint32_t kNoWriter =
               IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE;
-          touch(event->name, (event->mask & IN_MODIFY) != 0   ? Writer::Open
-                             : (event->mask & kNoWriter) != 0 ? Writer::Closed
-                                                              : Writer::Unknown);
+          touch(*plugin_named_by(event->name), (event->mask & IN_MODIFY) != 0   ? Writer::Open
+                                               : (event->mask & kNoWriter) != 0 ? Writer::Closed
+                                                                                : Writer::Unknown);
         }
       }
     }
