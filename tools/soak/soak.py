@@ -463,6 +463,7 @@ class Operations:
         target = os.path.join(self.work, "plugins", "echo.so")
         temporary = os.path.join(self.work, "plugins", ".echo.so.tmp")
         shutil.copyfile(source, temporary)
+        os.chmod(temporary, 0o644)
         os.rename(temporary, target)
         self.counts["hot_replace"] += 1
         expected = file_sha256(source)
@@ -838,10 +839,14 @@ def main():
         return 2
 
     work = tempfile.mkdtemp(prefix="edge-soak-")
+    # The host refuses plugins (and plugin directories) that group or others may write: set
+    # the modes rather than trust the umask.
     os.makedirs(os.path.join(work, "plugins"))
+    os.chmod(os.path.join(work, "plugins"), 0o755)
     for name in os.listdir(plugins):
         if name.endswith(".so"):
             shutil.copyfile(os.path.join(plugins, name), os.path.join(work, "plugins", name))
+            os.chmod(os.path.join(work, "plugins", name), 0o644)
     # Two echo files of different content: appending bytes after the ELF data keeps the
     # library loadable (the loader maps segments, it does not care about trailing bytes) and
     # changes its SHA-256, so the host sees a new version.
