@@ -857,6 +857,7 @@ def main():
     write_topology(work, 0)
     log_path = os.path.join(work, "edge-host.log")
     machine_start = machine()
+    source = source_revision()  # now: the tree may change while a long run goes on
     date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
     process, port, stdout_lines = start_host(binary, work, log_path)
@@ -1005,7 +1006,7 @@ def main():
         answered = sum(ledger.answered.values())
         sent = sum(ledger.sent.values())
     summary = {
-        "date": date, "source": source_revision(), "duration_seconds": round(run_seconds, 1),
+        "date": date, "source": source, "duration_seconds": round(run_seconds, 1),
         "requested_duration": args.duration,
         "warmup_seconds": warmup, "clients": args.clients, "op_interval": args.op_interval,
         "machine_start": machine_start, "machine": machine(),
