@@ -745,6 +745,12 @@ TEST_CASE("limits at their bounds are accepted") {
 }
 
 TEST_CASE("hostile documents end in a ConfigError, never a crash") {
+  SUBCASE("a 10 MB file") {
+    std::string yaml = "nodes:\n";
+    while (yaml.size() < 10 * 1024 * 1024) yaml += "  - {id: n" + std::to_string(yaml.size()) + "}\n";
+    const Failure failure = failure_of_text(yaml);
+    CHECK(failure.message == "cannot read: larger than 1 MiB; a topology file is small");
+  }
   SUBCASE("deeply nested flow lists") {
     const Failure failure =
         failure_of_text("nodes: " + std::string(100000, '[') + std::string(100000, ']') + "\n");
