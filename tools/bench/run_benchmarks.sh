@@ -25,7 +25,7 @@ min_time=${EDGE_BENCH_MIN_TIME:-0.5}
 max_load=${EDGE_BENCH_MAX_LOAD:-0.5}
 max_wait=${EDGE_BENCH_MAX_WAIT:-600}
 results=$build/bench-results
-all_programs=(bench_invoke bench_cold_start bench_cluster bench_memory bench_primitives)
+all_programs=(bench_invoke bench_cold_start bench_cluster bench_memory bench_primitives bench_sandbox)
 if (($# > 0)); then
   programs=("$@")
   for program in "${programs[@]}"; do
