@@ -2,9 +2,9 @@
 
 #include <dirent.h>
 #include <seccomp.h>
-#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,19 +15,53 @@
 namespace edge::worker {
 namespace {
 
-constexpr const char* kDenied[] = {
-    "ptrace",         "process_vm_readv", "process_vm_writev", "pidfd_getfd",
-    "kexec_load",     "kexec_file_load",  "init_module",       "finit_module",
-    "delete_module",  "mount",            "umount2",           "pivot_root",
-    "chroot",         "move_mount",       "open_tree",         "fsopen",
-    "fsmount",        "fspick",           "mount_setattr",     "unshare",
-    "setns",          "swapon",           "swapoff",           "reboot",
-    "bpf",            "perf_event_open",  "userfaultfd",       "keyctl",
-    "add_key",        "request_key",      "acct",              "settimeofday",
-    "clock_settime",  "clock_adjtime",    "adjtimex",          "sethostname",
-    "setdomainname",  "iopl",             "ioperm",            "open_by_handle_at",
-    "name_to_handle_at", "quotactl",      "syslog",            "vhangup",
-    "fanotify_init",  "lookup_dcookie",   nullptr};
+constexpr const char* kDenied[] = {"ptrace",
+                                   "process_vm_readv",
+                                   "process_vm_writev",
+                                   "pidfd_getfd",
+                                   "kexec_load",
+                                   "kexec_file_load",
+                                   "init_module",
+                                   "finit_module",
+                                   "delete_module",
+                                   "mount",
+                                   "umount2",
+                                   "pivot_root",
+                                   "chroot",
+                                   "move_mount",
+                                   "open_tree",
+                                   "fsopen",
+                                   "fsmount",
+                                   "fspick",
+                                   "mount_setattr",
+                                   "unshare",
+                                   "setns",
+                                   "swapon",
+                                   "swapoff",
+                                   "reboot",
+                                   "bpf",
+                                   "perf_event_open",
+                                   "userfaultfd",
+                                   "keyctl",
+                                   "add_key",
+                                   "request_key",
+                                   "acct",
+                                   "settimeofday",
+                                   "clock_settime",
+                                   "clock_adjtime",
+                                   "adjtimex",
+                                   "sethostname",
+                                   "setdomainname",
+                                   "iopl",
+                                   "ioperm",
+                                   "open_by_handle_at",
+                                   "name_to_handle_at",
+                                   "quotactl",
+                                   "syslog",
+                                   "vhangup",
+                                   "fanotify_init",
+                                   "lookup_dcookie",
+                                   nullptr};
 
 std::string failure(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
@@ -75,7 +109,8 @@ std::string install_seccomp_filter() {
   }
   const int loaded = ::seccomp_load(filter);
   ::seccomp_release(filter);
-  return loaded == 0 ? std::string() : std::string("seccomp_load failed: ") + std::strerror(-loaded);
+  return loaded == 0 ? std::string()
+                     : std::string("seccomp_load failed: ") + std::strerror(-loaded);
 }
 
 }  // namespace

@@ -36,8 +36,8 @@ char out_of_memory_frame[sandbox::kHeaderSize];
 
 void forward_log(void*, edge_log_level level, std::string_view, std::string_view message) {
   try {
-    outbox->send(FrameType::Log, sandbox::LogLine{static_cast<std::uint8_t>(level),
-                                                  std::string(message)}.encode());
+    outbox->send(FrameType::Log,
+                 sandbox::LogLine{static_cast<std::uint8_t>(level), std::string(message)}.encode());
   } catch (...) {
     // The host is gone or the line does not fit: a log line never fails a call.
   }
@@ -65,15 +65,17 @@ int serve(int channel_fd, const sandbox::SpawnRequest& request) {
                                                                     request.environment.end());
   std::unique_ptr<LoadedPlugin> plugin;
   try {
-    plugin = LoadedPlugin::load(
-        request.plugin_path,
-        // No pin here: the host checked the pin on the copy it sent us.
-        {request.function_id, &environment,
-         Clock::now() + std::chrono::nanoseconds(request.init_budget_ns), {}});
+    plugin = LoadedPlugin::load(request.plugin_path,
+                                // No pin here: the host checked the pin on the copy it sent us.
+                                {request.function_id,
+                                 &environment,
+                                 Clock::now() + std::chrono::nanoseconds(request.init_budget_ns),
+                                 {}});
   } catch (const PluginError& error) {
     const bool init_failed = dynamic_cast<const PluginInitError*>(&error) != nullptr;
     box.send(FrameType::LoadFailed,
-             sandbox::CallFailure{static_cast<std::uint8_t>(init_failed ? 1 : 0), error.what()}.encode());
+             sandbox::CallFailure{static_cast<std::uint8_t>(init_failed ? 1 : 0), error.what()}
+                 .encode());
     return sandbox::kExitLoadFailed;
   }
   box.send(FrameType::Loaded, {});
@@ -99,11 +101,12 @@ int serve(int channel_fd, const sandbox::SpawnRequest& request) {
     call.deadline = Clock::now() + std::chrono::nanoseconds(invoke.budget_ns);
     const edge_result result = plugin->invoke(call, invoke.input);
     if (result == EDGE_OK && call.output.size() > sandbox::kMaxPayload) {
-      box.send(FrameType::Failed,
-               sandbox::CallFailure{EDGE_ERROR, "an output of " + std::to_string(call.output.size()) +
-                                                    " bytes is over the process-isolation limit of " +
-                                                    std::to_string(sandbox::kMaxPayload) + " bytes"}
-                   .encode());
+      box.send(
+          FrameType::Failed,
+          sandbox::CallFailure{EDGE_ERROR, "an output of " + std::to_string(call.output.size()) +
+                                               " bytes is over the process-isolation limit of " +
+                                               std::to_string(sandbox::kMaxPayload) + " bytes"}
+              .encode());
     } else if (result == EDGE_OK) {
       box.send(FrameType::Output, call.output);
     } else {

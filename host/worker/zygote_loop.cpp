@@ -57,8 +57,8 @@ void send_frame(int socket, FrameType type, const std::string& payload, int atta
 }
 
 // Runs in the new worker process; never returns.
-[[noreturn]] void become_worker(const sandbox::SpawnRequest& request, pid_t zygote,
-                                int channel, int output, const std::vector<sandbox::WorkerCgroup>& groups) {
+[[noreturn]] void become_worker(const sandbox::SpawnRequest& request, pid_t zygote, int channel,
+                                int output, const std::vector<sandbox::WorkerCgroup>& groups) {
   ::setpgid(0, 0);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != zygote) ::_exit(1);  // the zygote died before we got here
@@ -172,11 +172,12 @@ class ZygoteLoop {
   // reply.error set).
   int spawn(const sandbox::SpawnRequest& request, sandbox::SpawnReply& reply) {
     std::vector<sandbox::WorkerCgroup> groups;
-    const std::string name = "edge-worker-" + std::to_string(::getpid()) + "-" + std::to_string(++sequence_);
+    const std::string name =
+        "edge-worker-" + std::to_string(::getpid()) + "-" + std::to_string(++sequence_);
     try {
       if (!request.memory_cgroup.empty()) {
         const auto version = request.memory_cgroup_version == "2" ? sandbox::CgroupVersion::V2
-                                                                   : sandbox::CgroupVersion::V1;
+                                                                  : sandbox::CgroupVersion::V1;
         groups.emplace_back(sandbox::CgroupParent{request.memory_cgroup, version}, name);
         groups.back().set_memory_limit(request.memory_limit_bytes);
       }
@@ -184,9 +185,10 @@ class ZygoteLoop {
         if (!groups.empty() && groups.front().directory().parent_path() == request.pids_cgroup) {
           groups.front().set_process_limit(request.max_processes);  // v2: one group for both
         } else {
-          const auto version = request.memory_cgroup_version == "2" && request.memory_cgroup == request.pids_cgroup
-                                   ? sandbox::CgroupVersion::V2
-                                   : sandbox::CgroupVersion::V1;
+          const auto version =
+              request.memory_cgroup_version == "2" && request.memory_cgroup == request.pids_cgroup
+                  ? sandbox::CgroupVersion::V2
+                  : sandbox::CgroupVersion::V1;
           groups.emplace_back(sandbox::CgroupParent{request.pids_cgroup, version}, name);
           groups.back().set_process_limit(request.max_processes);
         }
@@ -226,7 +228,8 @@ class ZygoteLoop {
     // Also here, so that the host can signal the group as soon as it has the pid.
     ::setpgid(pid, pid);
     ::fcntl(output[0], F_SETFL, O_NONBLOCK);
-    workers_[pid] = Worker{FileDescriptor(output[0]), request.output_limit_bytes, std::move(groups)};
+    workers_[pid] =
+        Worker{FileDescriptor(output[0]), request.output_limit_bytes, std::move(groups)};
     reply.pid = pid;
     return channel[0];
   }
@@ -250,9 +253,10 @@ class ZygoteLoop {
       if (worker.output_left == 0) continue;  // over budget: read and drop
       const std::size_t kept = std::min(static_cast<std::size_t>(size), worker.output_left);
       worker.output_left -= kept;
-      send_frame(event_fd_, FrameType::WorkerOutput,
-                 sandbox::WorkerOutput{pid, std::string(chunk.data(), kept), worker.output_left == 0}
-                     .encode());
+      send_frame(
+          event_fd_, FrameType::WorkerOutput,
+          sandbox::WorkerOutput{pid, std::string(chunk.data(), kept), worker.output_left == 0}
+              .encode());
     }
   }
 
@@ -295,7 +299,8 @@ class ZygoteLoop {
         pending_removal_.push_back(std::move(group));
       }
     }
-    for (int attempt = 0; attempt < 1000 && !(workers_.empty() && pending_removal_.empty()); ++attempt) {
+    for (int attempt = 0; attempt < 1000 && !(workers_.empty() && pending_removal_.empty());
+         ++attempt) {
       int status = 0;
       for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) workers_.erase(pid);
       retry_removals();

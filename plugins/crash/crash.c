@@ -17,8 +17,9 @@ static int input_is(const uint8_t* input, size_t size, const char* word) {
 #if defined(__GNUC__)
 __attribute__((no_sanitize_undefined))
 #endif
-static edge_result crash_invoke(void* instance, const edge_host_api* host, edge_call* call,
-                                const uint8_t* input, size_t input_size) {
+static edge_result
+crash_invoke(void* instance, const edge_host_api* host, edge_call* call, const uint8_t* input,
+             size_t input_size) {
   (void)instance;
   if (input_is(input, input_size, "segv")) {
     /* volatile: the compiler may not prove the null store away. */

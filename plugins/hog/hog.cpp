@@ -4,11 +4,11 @@
 // and the call fails with "memory limit exceeded".
 #include <edge/sdk.hpp>
 
+#include <unistd.h>
 #include <charconv>
 #include <cstddef>
 #include <memory>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace {
 

@@ -76,7 +76,8 @@ bool echo_works(std::uint16_t port) {
 TEST_CASE("a client trickling one byte at a time is cut off at the read timeout") {
   HostProcess host(kTopology + "server: {read_timeout_seconds: 1}\n");
   HttpConnection trickle("127.0.0.1", host.port());
-  const std::string request = "POST /v1/functions/echo/invoke HTTP/1.1\r\nContent-Length: 400\r\n\r\n";
+  const std::string request =
+      "POST /v1/functions/echo/invoke HTTP/1.1\r\nContent-Length: 400\r\n\r\n";
   const auto start = std::chrono::steady_clock::now();
   bool closed = false;
   for (std::size_t sent = 0; sent < request.size() + 400 && !closed; ++sent) {
@@ -119,8 +120,8 @@ TEST_CASE("traversal attempts in ids and plugin names are 400, never a file outs
   CHECK(connection.request("GET", "/v1/nodes/..%2Fnode-a").status == 400);
   for (const char* plugin : {"../../etc/passwd", "/etc/passwd", "..", "echo/../../x"}) {
     CAPTURE(plugin);
-    const HttpReply reply = connection.request(
-        "PUT", "/v1/functions/evil", std::string(R"({"plugin": ")") + plugin + "\"}");
+    const HttpReply reply = connection.request("PUT", "/v1/functions/evil",
+                                               std::string(R"({"plugin": ")") + plugin + "\"}");
     CHECK(reply.status == 400);
   }
   CHECK(connection.request("GET", "/v1/functions/evil").status == 404);
@@ -132,7 +133,8 @@ TEST_CASE("clients that vanish mid-request or mid-response leave the host servin
   for (int round = 0; round < 20; ++round) {
     // Headers promise a body that never comes.
     int descriptor = connect_raw(port);
-    send_all(descriptor, "POST /v1/functions/echo/invoke HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc");
+    send_all(descriptor,
+             "POST /v1/functions/echo/invoke HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc");
     reset(descriptor);
     // Half a request line.
     descriptor = connect_raw(port);

@@ -40,7 +40,8 @@ struct Reply {
 
 Reply invoke(std::uint16_t port, const std::string& function, const std::string& input) {
   HttpConnection connection("127.0.0.1", port);
-  const HttpReply reply = connection.request("POST", "/v1/functions/" + function + "/invoke", input);
+  const HttpReply reply =
+      connection.request("POST", "/v1/functions/" + function + "/invoke", input);
   Reply result{reply.status, {}, reply.body};
   if (reply.status >= 400) {
     const auto json = nlohmann::json::parse(reply.body, nullptr, false);
@@ -63,8 +64,8 @@ std::size_t descriptors_of(pid_t pid) {
 TEST_CASE("faults in process-isolated functions are 502/504 and never disturb the others") {
   // A sanitizer in the worker would turn SIGSEGV into "exited with code 1".
   const char* asan = std::getenv("ASAN_OPTIONS");
-  ScopedEnvironment sanitizer("ASAN_OPTIONS",
-                              std::string(asan != nullptr ? asan : "") + ":handle_segv=0:handle_abort=0");
+  ScopedEnvironment sanitizer(
+      "ASAN_OPTIONS", std::string(asan != nullptr ? asan : "") + ":handle_segv=0:handle_abort=0");
   HostProcess host(kTopology);
 
   std::atomic<bool> stop{false};
@@ -136,7 +137,8 @@ TEST_CASE("faults in process-isolated functions are 502/504 and never disturb th
   std::vector<pid_t> descendants;
   for (const ProcessInfo& child : children_of(pid)) {
     descendants.push_back(child.pid);
-    for (const ProcessInfo& grandchild : children_of(child.pid)) descendants.push_back(grandchild.pid);
+    for (const ProcessInfo& grandchild : children_of(child.pid))
+      descendants.push_back(grandchild.pid);
   }
   CHECK_FALSE(descendants.empty());
   CHECK(host.stop(SIGTERM).code == 0);
@@ -146,12 +148,12 @@ TEST_CASE("faults in process-isolated functions are 502/504 and never disturb th
 TEST_CASE("PUT deploys a process-isolated function; a bad isolation is a 400") {
   HostProcess host("nodes:\n  - id: node-a\n    resources: {memory_max_mb: 4096}\n");
   HttpConnection connection("127.0.0.1", host.port());
-  const HttpReply bad = connection.request("PUT", "/v1/functions/c",
-                                           R"({"plugin": "crash", "isolation": "vm"})");
+  const HttpReply bad =
+      connection.request("PUT", "/v1/functions/c", R"({"plugin": "crash", "isolation": "vm"})");
   CHECK(bad.status == 400);
   CHECK(bad.body.find("isolation") != std::string::npos);
-  const HttpReply workers = connection.request("PUT", "/v1/functions/c",
-                                               R"({"plugin": "crash", "max_workers": 2})");
+  const HttpReply workers =
+      connection.request("PUT", "/v1/functions/c", R"({"plugin": "crash", "max_workers": 2})");
   CHECK(workers.status == 400);
   const HttpReply put = connection.request(
       "PUT", "/v1/functions/c",

@@ -19,7 +19,7 @@ TEST_CASE("the breaker opens after the limit within the window, then lets one tr
   CHECK(breaker.state(start + 33s) == CircuitBreaker::State::HalfOpen);
   CHECK(breaker.allow(start + 33s));
   CHECK_FALSE(breaker.allow(start + 33s));  // one trial at a time
-  breaker.record_failure(start + 34s);       // the trial failed: open again
+  breaker.record_failure(start + 34s);      // the trial failed: open again
   CHECK(breaker.state(start + 35s) == CircuitBreaker::State::Open);
   CHECK(breaker.allow(start + 65s));
   breaker.record_success();

@@ -70,7 +70,10 @@ TEST_CASE("malformed bytes from a peer are a ProtocolError, never a crash") {
   CHECK_THROWS_AS(oversized.next(), ProtocolError);
 
   // A string length running past the payload, and bytes left over.
-  CHECK_THROWS_AS(CallFailure::decode(std::string("\x01\xff\xff\x00\x00" "ab", 7)), ProtocolError);
+  CHECK_THROWS_AS(CallFailure::decode(std::string("\x01\xff\xff\x00\x00"
+                                                  "ab",
+                                                  7)),
+                  ProtocolError);
   CHECK_THROWS_AS(LogLine::decode(LogLine{1, "x"}.encode() + "!"), ProtocolError);
   CHECK_THROWS_AS(WorkerExit::decode(std::string(9, '\0') + "\x02"), ProtocolError);
 }

@@ -36,11 +36,13 @@ const bool kSanitizerSignalsOff = [] {
 }();
 
 std::shared_ptr<Sandbox> make_sandbox(SandboxOptions options = {}) {
-  if (!options.on_output) options.on_output = [](std::string_view, pid_t, std::string_view, bool) {};
+  if (!options.on_output)
+    options.on_output = [](std::string_view, pid_t, std::string_view, bool) {};
   return std::make_shared<Sandbox>(std::move(options));
 }
 
-EdgeFunction isolated(const std::string& id, const std::filesystem::path& file, double timeout = 2) {
+EdgeFunction isolated(const std::string& id, const std::filesystem::path& file,
+                      double timeout = 2) {
   EdgeFunction function{id};
   function.plugin = file;
   function.isolation = Isolation::Process;
@@ -129,8 +131,9 @@ TEST_CASE("a crash fails only its call, names the cause, and the next call gets 
   CHECK(runtime.invoke("crash", "fine") == "ok");
   CHECK(error_of<WorkerCrashError>([&] { runtime.invoke("crash", "abort"); }).find("SIGABRT") !=
         std::string::npos);
-  CHECK(error_of<WorkerCrashError>([&] { runtime.invoke("crash", "exit"); })
-            .find("exited with code 3") != std::string::npos);
+  CHECK(error_of<WorkerCrashError>([&] {
+          runtime.invoke("crash", "exit");
+        }).find("exited with code 3") != std::string::npos);
   CHECK(runtime.invoke("echo", "still here") == "still here");
 
   const FunctionStats stats = runtime.get_function_stats("crash");

@@ -19,7 +19,8 @@ constexpr const char* kHostLeaf = "edge-host";
 
 void write_file(const std::filesystem::path& file, std::string_view text) {
   const int descriptor = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
-  if (descriptor < 0) throw std::system_error(errno, std::generic_category(), "open " + file.string());
+  if (descriptor < 0)
+    throw std::system_error(errno, std::generic_category(), "open " + file.string());
   const ssize_t written = ::write(descriptor, text.data(), text.size());
   const int error = errno;
   ::close(descriptor);
@@ -58,10 +59,10 @@ std::optional<std::string> own_group(std::string_view controller) {
     if (first == std::string::npos || second == std::string::npos) continue;
     const std::string_view controllers(line.data() + first + 1, second - first - 1);
     const std::string path = line.substr(second + 1);
-    if (controller.empty() ? controllers.empty() && line.compare(0, first, "0") == 0
-                           : (controllers == controller ||
-                              controllers.find(std::string(controller) + ",") == 0 ||
-                              controllers.find("," + std::string(controller)) != std::string::npos)) {
+    if (controller.empty()
+            ? controllers.empty() && line.compare(0, first, "0") == 0
+            : (controllers == controller || controllers.find(std::string(controller) + ",") == 0 ||
+               controllers.find("," + std::string(controller)) != std::string::npos)) {
       return path;
     }
   }
@@ -73,8 +74,9 @@ bool probe(const CgroupParent& parent, std::string_view controller) {
       parent.directory / ("edge-probe-" + std::to_string(::getpid()));
   if (::mkdir(probe_dir.c_str(), 0755) != 0 && errno != EEXIST) return false;
   const std::string limit_file =
-      controller == "pids" ? "pids.max"
-                           : (parent.version == CgroupVersion::V2 ? "memory.max" : "memory.limit_in_bytes");
+      controller == "pids"
+          ? "pids.max"
+          : (parent.version == CgroupVersion::V2 ? "memory.max" : "memory.limit_in_bytes");
   const bool usable = ::access((probe_dir / limit_file).c_str(), W_OK) == 0;
   ::rmdir(probe_dir.c_str());
   return usable;
@@ -130,7 +132,8 @@ std::optional<CgroupParent> find_cgroup_parent(std::string_view controller) {
                         CgroupVersion::V2};
     // Already moved into our leaf (for another controller): its parent is ours.
     if (parent.directory.filename() == kHostLeaf) parent.directory = parent.directory.parent_path();
-    if (enable_v2_controller(parent.directory, controller) && probe(parent, controller)) return parent;
+    if (enable_v2_controller(parent.directory, controller) && probe(parent, controller))
+      return parent;
   }
   return std::nullopt;
 }
@@ -162,7 +165,9 @@ void WorkerCgroup::set_process_limit(std::uint32_t count) const {
   write_file(directory_ / "pids.max", std::to_string(count));
 }
 
-void WorkerCgroup::add(pid_t pid) const { write_file(directory_ / "cgroup.procs", std::to_string(pid)); }
+void WorkerCgroup::add(pid_t pid) const {
+  write_file(directory_ / "cgroup.procs", std::to_string(pid));
+}
 
 bool WorkerCgroup::oom_killed() const {
   const char* file = version_ == CgroupVersion::V2 ? "memory.events" : "memory.oom_control";

@@ -28,8 +28,8 @@ bool is_known(std::uint8_t type) noexcept {
 
 std::uint32_t checked_length(std::size_t size) {
   if (size > kMaxPayload) {
-    throw ProtocolError("frame payload of " + std::to_string(size) + " bytes is over the limit of " +
-                        std::to_string(kMaxPayload));
+    throw ProtocolError("frame payload of " + std::to_string(size) +
+                        " bytes is over the limit of " + std::to_string(kMaxPayload));
   }
   return static_cast<std::uint32_t>(size);
 }
@@ -65,8 +65,7 @@ std::optional<Frame> FrameDecoder::next() {
   for (int byte = 0; byte < 4; ++byte) length |= std::uint32_t{header[4 + byte]} << (8 * byte);
   checked_length(length);
   if (buffered() < kHeaderSize + length) return std::nullopt;
-  Frame frame{static_cast<FrameType>(header[3]),
-              buffer_.substr(consumed_ + kHeaderSize, length)};
+  Frame frame{static_cast<FrameType>(header[3]), buffer_.substr(consumed_ + kHeaderSize, length)};
   consumed_ += kHeaderSize + length;
   // Compact once the consumed prefix dominates, so the buffer stays bounded
   // by one frame plus what is in flight.

@@ -34,7 +34,7 @@ inline constexpr int kExitLoadFailed = 87;
 
 enum class FrameType : std::uint8_t {
   // host -> zygote
-  Spawn = 1,         // SpawnRequest
+  Spawn = 1,  // SpawnRequest
   // zygote -> host
   Spawned = 2,       // SpawnReply (the worker's socket travels as SCM_RIGHTS)
   WorkerExited = 3,  // WorkerExit
@@ -47,7 +47,7 @@ enum class FrameType : std::uint8_t {
   Log = 14,          // LogLine
   OutOfMemory = 15,  // empty: an allocation failed; the worker exits next
   // host -> worker
-  Invoke = 20,       // InvokeRequest
+  Invoke = 20,  // InvokeRequest
 };
 
 // Malformed bytes from a peer: a bad header, an oversized or truncated
@@ -119,11 +119,11 @@ struct SpawnRequest {
   std::int64_t init_budget_ns = 0;  // how long init may take
   std::uint64_t memory_limit_bytes = 0;
   std::string memory_cgroup;  // parent directory for the worker's memory cgroup; empty: none
-  std::string memory_cgroup_version;  // "1" or "2" when memory_cgroup is set
-  bool address_space_limit = false;   // RLIMIT_AS = baseline + memory_limit_bytes
-  std::string pids_cgroup;            // parent directory for the pids cgroup; empty: none
-  std::uint32_t max_processes = 0;    // pids.max, or RLIMIT_NPROC without a cgroup
-  std::uint32_t max_open_files = 0;   // RLIMIT_NOFILE
+  std::string memory_cgroup_version;     // "1" or "2" when memory_cgroup is set
+  bool address_space_limit = false;      // RLIMIT_AS = baseline + memory_limit_bytes
+  std::string pids_cgroup;               // parent directory for the pids cgroup; empty: none
+  std::uint32_t max_processes = 0;       // pids.max, or RLIMIT_NPROC without a cgroup
+  std::uint32_t max_open_files = 0;      // RLIMIT_NOFILE
   std::uint32_t output_limit_bytes = 0;  // stdout/stderr forwarded to the host, then dropped
   bool seccomp = true;
 

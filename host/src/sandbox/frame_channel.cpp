@@ -17,7 +17,8 @@ bool FrameChannel::wait(short events, Deadline deadline) const {
     timespec timeout{};
     timespec* timeout_pointer = nullptr;
     if (deadline) {
-      const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(*deadline - Clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(*deadline - Clock::now());
       if (left.count() <= 0) return false;
       timeout.tv_sec = static_cast<time_t>(left.count() / 1'000'000'000);
       timeout.tv_nsec = static_cast<long>(left.count() % 1'000'000'000);
@@ -32,7 +33,8 @@ bool FrameChannel::wait(short events, Deadline deadline) const {
 
 bool FrameChannel::send(FrameType type, std::string_view payload, Deadline deadline) {
   if (payload.size() > kMaxPayload) {
-    throw ProtocolError("frame payload of " + std::to_string(payload.size()) + " bytes is over the limit");
+    throw ProtocolError("frame payload of " + std::to_string(payload.size()) +
+                        " bytes is over the limit");
   }
   const std::string header = encode_header(type, static_cast<std::uint32_t>(payload.size()));
   std::array<iovec, 2> parts{iovec{const_cast<char*>(header.data()), header.size()},

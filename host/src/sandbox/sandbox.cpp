@@ -21,7 +21,8 @@ bool is_executable(const std::filesystem::path& file) {
 void print_output(std::string_view function_id, pid_t pid, std::string_view text, bool truncated) {
   std::fprintf(stderr, "[worker %d of function %.*s] %.*s%s\n", static_cast<int>(pid),
                static_cast<int>(function_id.size()), function_id.data(),
-               static_cast<int>(text.size()), text.data(), truncated ? " [output limit reached]" : "");
+               static_cast<int>(text.size()), text.data(),
+               truncated ? " [output limit reached]" : "");
 }
 
 }  // namespace
@@ -34,7 +35,8 @@ std::filesystem::path find_worker_binary() {
   const std::filesystem::path executable = std::filesystem::read_symlink("/proc/self/exe", error);
   if (!error) {
     for (const char* relative : {"edge-worker", "../libexec/edge/edge-worker"}) {
-      const std::filesystem::path candidate = (executable.parent_path() / relative).lexically_normal();
+      const std::filesystem::path candidate =
+          (executable.parent_path() / relative).lexically_normal();
       if (is_executable(candidate)) return candidate;
     }
   }
@@ -45,8 +47,7 @@ std::filesystem::path find_worker_binary() {
 }
 
 Sandbox::State::State(SandboxOptions sandbox_options, sandbox::Zygote::OutputHandler on_output)
-    : options(std::move(sandbox_options)),
-      zygote(options.worker_binary, std::move(on_output)) {
+    : options(std::move(sandbox_options)), zygote(options.worker_binary, std::move(on_output)) {
   if (options.use_cgroups) {
     memory_cgroup = sandbox::find_cgroup_parent("memory");
     pids_cgroup = sandbox::find_cgroup_parent("pids");
@@ -75,7 +76,8 @@ Sandbox::Sandbox(SandboxOptions options) {
   SandboxOptions resolved = with_worker_binary(std::move(options));
   auto forward = resolved.on_output;
   state_ = std::make_unique<State>(
-      std::move(resolved), [forward](const std::string& function_id, const sandbox::WorkerOutput& output) {
+      std::move(resolved),
+      [forward](const std::string& function_id, const sandbox::WorkerOutput& output) {
         forward(function_id, output.pid, output.bytes, output.truncated);
       });
 }
@@ -95,7 +97,9 @@ const std::filesystem::path& Sandbox::worker_binary() const noexcept {
   return state_->options.worker_binary;
 }
 const std::string& Sandbox::memory_limit_mode() const noexcept { return state_->memory_limit_mode; }
-const std::string& Sandbox::process_limit_mode() const noexcept { return state_->process_limit_mode; }
+const std::string& Sandbox::process_limit_mode() const noexcept {
+  return state_->process_limit_mode;
+}
 pid_t Sandbox::zygote_pid() const { return state_->zygote.pid(); }
 
 std::shared_ptr<Sandbox> Sandbox::shared_default() {

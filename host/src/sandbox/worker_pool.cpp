@@ -193,10 +193,9 @@ void WorkerPool::raise(const WorkerOutcome& outcome, pid_t pid) const {
 
 WorkerPool::Result WorkerPool::call(std::string_view input, Clock::time_point deadline) {
   if (input.size() > kMaxInput) {
-    throw EdgeExecutionError("function '" + settings_.function_id + "': an input of " +
-                             std::to_string(input.size()) +
-                             " bytes is over the process-isolation limit of " +
-                             std::to_string(kMaxInput) + " bytes");
+    throw EdgeExecutionError(
+        "function '" + settings_.function_id + "': an input of " + std::to_string(input.size()) +
+        " bytes is over the process-isolation limit of " + std::to_string(kMaxInput) + " bytes");
   }
   Result result;
   std::unique_ptr<WorkerProcess> worker = acquire(deadline, result.cold_start);

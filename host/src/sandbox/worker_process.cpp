@@ -49,8 +49,8 @@ WorkerOutcome WorkerProcess::call(std::string_view input, Clock::time_point dead
   const auto budget = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now());
   WorkerOutcome outcome;
   try {
-    if (!channel_.send(FrameType::Invoke, InvokeRequest{budget.count(), std::string(input)}.encode(),
-                       deadline)) {
+    if (!channel_.send(FrameType::Invoke,
+                       InvokeRequest{budget.count(), std::string(input)}.encode(), deadline)) {
       kill();
       outcome.kind = WorkerOutcome::Kind::TimedOut;
       return outcome;
@@ -93,7 +93,7 @@ WorkerOutcome WorkerProcess::receive(Clock::time_point deadline, bool until_load
         }
         case FrameType::Log: {
           const LogLine line = LogLine::decode(frame->payload);
-          emit_plugin_log(static_cast<edge_log_level>(line.level), function_id_, line.message);
+          emit_plugin_log(known_log_level(line.level), function_id_, line.message);
           continue;
         }
         case FrameType::OutOfMemory:
@@ -110,7 +110,8 @@ WorkerOutcome WorkerProcess::receive(Clock::time_point deadline, bool until_load
           return outcome;
         }
         default:
-          throw ProtocolError("unexpected frame type " + std::to_string(static_cast<int>(frame->type)));
+          throw ProtocolError("unexpected frame type " +
+                              std::to_string(static_cast<int>(frame->type)));
       }
     }
   } catch (const ChannelClosed&) {
@@ -128,7 +129,8 @@ WorkerOutcome WorkerProcess::died(bool out_of_memory_reported) {
   outcome.exit = zygote_.wait_for_exit(pid_, Clock::now() + kExitReportWait);
   if (!outcome.exit) kill();  // it closed its channel but lives on: end it
   dead_ = true;
-  const bool out_of_memory = out_of_memory_reported || (outcome.exit && outcome.exit->out_of_memory);
+  const bool out_of_memory =
+      out_of_memory_reported || (outcome.exit && outcome.exit->out_of_memory);
   outcome.kind = out_of_memory ? WorkerOutcome::Kind::OutOfMemory : WorkerOutcome::Kind::Crashed;
   if (!out_of_memory) {
     outcome.message = outcome.exit ? describe_wait_status(outcome.exit->wait_status)

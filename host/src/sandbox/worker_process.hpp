@@ -29,8 +29,8 @@ struct WorkerOutcome {
   };
   Kind kind = Kind::Ok;
   std::string output;
-  std::uint8_t result = 0;  // edge_result, for Failed
-  std::string message;      // Failed, LoadFailed, Crashed (protocol errors)
+  std::uint8_t result = 0;         // edge_result, for Failed
+  std::string message;             // Failed, LoadFailed, Crashed (protocol errors)
   std::optional<WorkerExit> exit;  // Crashed, OutOfMemory: as reaped, when known in time
 
   bool worker_survives() const noexcept { return kind == Kind::Ok || kind == Kind::Failed; }

@@ -105,9 +105,8 @@ void Zygote::start_locked() {
     zygote_pid_ = pid;
     alive_ = true;
   }
-  reader_ = std::thread([this, events = std::move(host_events)]() mutable {
-    read_events(events.get());
-  });
+  reader_ =
+      std::thread([this, events = std::move(host_events)]() mutable { read_events(events.get()); });
 }
 
 void Zygote::stop_locked() {
@@ -229,7 +228,8 @@ Zygote::Spawned Zygote::spawn(const SpawnRequest& request) {
   }
   const SpawnReply reply = SpawnReply::decode(reply_frame->payload);
   if (reply.pid <= 0 || !channel) {
-    throw SpawnFailed(reply.error.empty() ? "the worker zygote could not start a worker" : reply.error);
+    throw SpawnFailed(reply.error.empty() ? "the worker zygote could not start a worker"
+                                          : reply.error);
   }
   {
     std::lock_guard state(mutex_);

@@ -77,22 +77,22 @@ class Zygote {
     bool released = false;
   };
 
-  void start_locked();     // spawn_mutex_ held
-  void stop_locked();      // spawn_mutex_ held: closes, joins, reaps
+  void start_locked();  // spawn_mutex_ held
+  void stop_locked();   // spawn_mutex_ held: closes, joins, reaps
   void read_events(int events);
 
   const std::filesystem::path binary_;
   const OutputHandler on_output_;
 
-  std::mutex spawn_mutex_;  // serialises start, stop and spawn
+  std::mutex spawn_mutex_;   // serialises start, stop and spawn
   FileDescriptor requests_;  // guarded by spawn_mutex_
   std::thread reader_;       // guarded by spawn_mutex_
 
   mutable std::mutex mutex_;
   std::condition_variable exited_;
-  pid_t zygote_pid_ = 0;                          // guarded by mutex_
-  bool alive_ = false;                            // guarded by mutex_
-  std::unordered_map<pid_t, Tracked> workers_;    // guarded by mutex_
+  pid_t zygote_pid_ = 0;                        // guarded by mutex_
+  bool alive_ = false;                          // guarded by mutex_
+  std::unordered_map<pid_t, Tracked> workers_;  // guarded by mutex_
 };
 
 }  // namespace edge::sandbox

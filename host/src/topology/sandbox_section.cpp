@@ -9,7 +9,8 @@ constexpr NumberRule kSecondsRule{0, true, kMaxSeconds, "a positive number of se
 
 }  // namespace
 
-void read_sandbox_section(const ConfigContext& context, const MapReader& top, SandboxOptions& options) {
+void read_sandbox_section(const ConfigContext& context, const MapReader& top,
+                          SandboxOptions& options) {
   const Entry* entry = top.find("sandbox");
   if (entry == nullptr || entry->value_node.IsNull()) return;
   const MapReader fields(context, top.value_of(*entry));
@@ -35,8 +36,8 @@ void read_sandbox_section(const ConfigContext& context, const MapReader& top, Sa
       options.max_open_files = static_cast<std::uint32_t>(
           read_integer(context, value, 16, 1'000'000, "a whole number from 16 to 1000000"));
     } else if (field.key == "output_limit_bytes") {
-      options.output_limit_bytes = static_cast<std::size_t>(read_integer(
-          context, value, 0, 1 << 30, "a whole number of bytes from 0 to 1073741824"));
+      options.output_limit_bytes = static_cast<std::size_t>(
+          read_integer(context, value, 0, 1 << 30, "a whole number of bytes from 0 to 1073741824"));
     } else {
       options.seccomp = read_boolean(context, value);
     }

@@ -10,6 +10,7 @@ namespace edge::topology_internal {
 
 // Reads `sandbox:` from the top-level map into `options`; absent or empty
 // leaves the defaults.
-void read_sandbox_section(const ConfigContext& context, const MapReader& top, SandboxOptions& options);
+void read_sandbox_section(const ConfigContext& context, const MapReader& top,
+                          SandboxOptions& options);
 
 }  // namespace edge::topology_internal
