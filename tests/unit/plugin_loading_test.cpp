@@ -2,12 +2,16 @@
 // file and the reason, never a crash.
 #include <edge/errors.hpp>
 #include <edge/plugin.hpp>
+#include <edge/runtime.hpp>
 
+#include "plugin/host_api.hpp"
 #include "test_paths.hpp"
 
 #include <doctest/doctest.h>
 
+#include <map>
 #include <string>
+#include <string_view>
 
 using edge::PluginError;
 using edge::test::fixture;
@@ -63,4 +67,57 @@ TEST_CASE("a missing file is refused, not crashed on") {
   const std::string message = inspect_error("/nonexistent/dir/ghost.so");
   CHECK(message.find("/nonexistent/dir/ghost.so") != std::string::npos);
   CHECK(message.find("no such file") != std::string::npos);
+}
+
+// Regression (fuzz_descriptor): C lets a plugin return any int as an
+// edge_result and log at any int as an edge_log_level; the host read them as
+// its C++ enums (undefined behaviour, reported by UBSan). Unknown results now
+// fail the load or the call like EDGE_ERROR, unknown levels log as errors.
+namespace {
+
+std::string invoke_odd_results(std::map<std::string, std::string> environment) {
+  edge::EdgeRuntime runtime(edge::EdgeNode("n1"));
+  edge::EdgeFunction function("odd");
+  function.plugin = fixture("odd_results");
+  function.environment = std::move(environment);
+  runtime.deploy(function);
+  return runtime.invoke("odd", "in");
+}
+
+int last_plugin_log_level = -1;
+void record_level(void*, edge_log_level level, std::string_view, std::string_view) {
+  last_plugin_log_level = static_cast<int>(level);
+}
+
+}  // namespace
+
+TEST_CASE("an init result outside edge_result fails the load") {
+  for (const char* result : {"6", "-1", "255"}) {
+    CAPTURE(result);
+    CHECK_THROWS_AS(invoke_odd_results({{"INIT_RESULT", result}}), PluginError);
+  }
+}
+
+TEST_CASE("an invoke result outside edge_result fails the call, not as a timeout") {
+  for (const char* result : {"77", "-1", "3"}) {
+    CAPTURE(result);
+    try {
+      invoke_odd_results({{"INVOKE_RESULT", result}});
+      FAIL("expected the call to fail");
+    } catch (const edge::TimeoutError&) {
+      FAIL("an unknown result is not a timeout");
+    } catch (const edge::EdgeExecutionError& error) {
+      CHECK(std::string(error.what()).find("failed") != std::string::npos);
+    }
+  }
+  CHECK(invoke_odd_results({{"INVOKE_RESULT", "0"}}) == "in");
+}
+
+TEST_CASE("a log level outside edge_log_level is logged as an error") {
+  edge::set_plugin_log_sink(&record_level, nullptr);
+  CHECK(invoke_odd_results({{"LOG_LEVEL", "9"}}) == "in");
+  CHECK(last_plugin_log_level == EDGE_LOG_ERROR);
+  CHECK(invoke_odd_results({{"LOG_LEVEL", "1"}}) == "in");
+  CHECK(last_plugin_log_level == EDGE_LOG_INFO);
+  edge::set_plugin_log_sink(nullptr, nullptr);
 }

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <new>
+#include <type_traits>
 
 namespace edge {
 namespace {
@@ -28,7 +30,11 @@ LogSink& log_sink() {
 void log(const edge_call* call, edge_log_level level, const char* message, size_t size) {
   const std::string_view id = call != nullptr ? call->function_id : std::string_view("?");
   const std::string_view text = message != nullptr ? std::string_view(message, size) : std::string_view();
-  emit_plugin_log(level, id, text);
+  // The plugin (C) may pass any int: copy the bits, never read `level` as
+  // an edge_log_level.
+  std::underlying_type_t<edge_log_level> raw = 0;
+  std::memcpy(&raw, &level, sizeof raw);
+  emit_plugin_log(known_log_level(static_cast<std::uint32_t>(raw)), id, text);
 }
 
 int64_t remaining_ms(const edge_call* call) {
@@ -64,6 +70,10 @@ constexpr edge_host_api kHostApi = {
 }  // namespace
 
 const edge_host_api& host_api() noexcept { return kHostApi; }
+
+edge_log_level known_log_level(std::uint32_t raw) noexcept {
+  return raw <= EDGE_LOG_ERROR ? static_cast<edge_log_level>(raw) : EDGE_LOG_ERROR;
+}
 
 void emit_plugin_log(edge_log_level level, std::string_view id, std::string_view text) noexcept {
   if (const PluginLogSink sink = log_sink().sink.load(std::memory_order_acquire)) {

@@ -5,6 +5,7 @@
 #include <edge/sdk.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -34,6 +35,11 @@ void set_plugin_log_sink(PluginLogSink sink, void* context) noexcept;
 // process-isolated plugin logged in its worker.
 void emit_plugin_log(edge_log_level level, std::string_view function_id,
                      std::string_view message) noexcept;
+
+// A log level from outside C++ (a plugin's log call, a worker's Log frame):
+// any value above EDGE_LOG_ERROR is EDGE_LOG_ERROR. Such a value must never
+// be held in an edge_log_level first (in C++ it may only hold 0 to 3).
+edge_log_level known_log_level(std::uint32_t raw) noexcept;
 
 // The one callback table handed to every plugin. Static storage: valid for
 // the life of the process, so no plugin can outlive it.

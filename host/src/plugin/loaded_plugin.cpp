@@ -11,6 +11,7 @@
 #include <boost/system/system_error.hpp>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
 namespace edge {
 namespace {
@@ -20,6 +21,18 @@ struct CheckedLibrary {
   std::unique_ptr<boost::dll::shared_library> library;
   const edge_plugin_descriptor* descriptor = nullptr;
 };
+
+// C lets a plugin return any int as an edge_result, but in C++ an
+// edge_result holds only the values of its enumerators (reading another one
+// is undefined behaviour). So a hook's result is cast to the underlying type
+// straight from the call, never read as an edge_result first, and mapped
+// here: an unknown code fails like EDGE_ERROR, as the SDK header promises.
+using RawResult = std::underlying_type_t<edge_result>;
+edge_result known_result(RawResult raw) noexcept {
+  if (raw == EDGE_OK) return EDGE_OK;
+  if (raw == EDGE_DEADLINE_EXCEEDED) return EDGE_DEADLINE_EXCEEDED;
+  return EDGE_ERROR;
+}
 
 [[noreturn]] void refuse(const PluginSource& source, const std::string& reason) {
   throw PluginError(plugin_label(source) + ": " + reason);
@@ -144,7 +157,8 @@ std::unique_ptr<LoadedPlugin> LoadedPlugin::load(const std::filesystem::path& fi
     call.environment = context.environment;
     call.deadline = context.deadline;
     void* instance = nullptr;
-    const edge_result result = plugin->descriptor_->init(&host_api(), &call, &instance);
+    const edge_result result = known_result(
+        static_cast<RawResult>(plugin->descriptor_->init(&host_api(), &call, &instance)));
     if (result != EDGE_OK) {
       // init failed: the plugin owns nothing we must shut down; just unload.
       plugin->descriptor_ = nullptr;
@@ -161,8 +175,9 @@ LoadedPlugin::~LoadedPlugin() {
 }
 
 edge_result LoadedPlugin::call_invoke(edge_call& call, std::string_view input) const {
-  return descriptor_->invoke(instance_, &host_api(), &call,
-                             reinterpret_cast<const uint8_t*>(input.data()), input.size());
+  return known_result(static_cast<RawResult>(
+      descriptor_->invoke(instance_, &host_api(), &call,
+                          reinterpret_cast<const uint8_t*>(input.data()), input.size())));
 }
 
 }  // namespace edge
