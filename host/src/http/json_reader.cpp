@@ -25,6 +25,10 @@ nlohmann::json parse_json_body(std::string_view body) {
     return nlohmann::json::parse(body);
   } catch (const nlohmann::json::parse_error& error) {
     bad_request("malformed JSON in the request body: " + without_exception_prefix(error.what()));
+  } catch (const nlohmann::json::out_of_range& error) {
+    // A number too large for a double ("1e999"): nlohmann reports it as
+    // out_of_range (406), not as a parse_error.
+    bad_request("malformed JSON in the request body: " + without_exception_prefix(error.what()));
   }
 }
 
