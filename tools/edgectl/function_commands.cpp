@@ -99,7 +99,10 @@ void print_stats(std::ostream& out, const Json& stats_by_node) {
   for (const auto& [node, stats] : stats_by_node.items()) {
     // Durations mean nothing before the first call ("0" would read as instant).
     const bool called = stats.value("invocations", 0) > 0;
-    const auto duration = [&](const char* key) { return called ? cell(stats, key, 3) : "-"; };
+    // Captured by name: clang 14 cannot capture a structured binding.
+    const auto duration = [&, &node_stats = stats](const char* key) {
+      return called ? cell(node_stats, key, 3) : "-";
+    };
     table.add_row({node, cell(stats, "invocations"), cell(stats, "errors"), cell(stats, "timeouts"),
                    cell(stats, "cold_starts"), cell(stats, "in_flight"),
                    duration("avg_duration_ms"), duration("p50_ms"), duration("p95_ms"),
