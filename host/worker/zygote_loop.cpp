@@ -1,10 +1,9 @@
 #include "zygote_loop.hpp"
 
-#include "confinement.hpp"
 #include "sandbox/cgroup.hpp"
 #include "sandbox/frame.hpp"
 #include "util/file_descriptor.hpp"
-#include "worker_loop.hpp"
+#include "worker_start.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -19,7 +18,9 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace edge::worker {
@@ -54,53 +55,6 @@ void send_frame(int socket, FrameType type, const std::string& payload, int atta
   }
   while (::sendmsg(socket, &message, MSG_NOSIGNAL) < 0 && errno == EINTR) {
   }
-}
-
-// Runs in the new worker process; never returns.
-[[noreturn]] void become_worker(const sandbox::SpawnRequest& request, pid_t zygote, int channel,
-                                int output, const std::vector<sandbox::WorkerCgroup>& groups) {
-  ::setpgid(0, 0);
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != zygote) ::_exit(1);  // the zygote died before we got here
-
-  const auto fail = [channel](const std::string& why) {
-    send_frame(channel, FrameType::LoadFailed,
-               sandbox::CallFailure{0, "cannot start the worker: " + why}.encode());
-    ::_exit(sandbox::kExitLoadFailed);
-  };
-  for (const sandbox::WorkerCgroup& group : groups) {
-    try {
-      group.add(::getpid());
-    } catch (const std::exception& error) {
-      fail(error.what());
-    }
-  }
-  sigset_t none;
-  ::sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (const int signal : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD}) ::signal(signal, SIG_DFL);
-
-  // stdin from /dev/null, stdout and stderr to the zygote, the channel as
-  // fd 3, and nothing else inherited.
-  const int null_input = ::open("/dev/null", O_RDONLY);
-  if (null_input < 0 || ::dup2(null_input, 0) < 0 || ::dup2(output, 1) < 0 ||
-      ::dup2(output, 2) < 0 || ::dup2(channel, 3) < 0) {
-    fail(std::string("redirecting descriptors: ") + std::strerror(errno));
-  }
-  ::close_range(4, ~0U, 0);
-  if (const std::string problem = confine(request); !problem.empty()) {
-    send_frame(3, FrameType::LoadFailed,
-               sandbox::CallFailure{0, "cannot confine the worker: " + problem}.encode());
-    ::_exit(sandbox::kExitLoadFailed);
-  }
-  int code = 1;
-  try {
-    code = serve(3, request);
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "edge-worker: %s\n", error.what());
-  }
-  std::fflush(nullptr);
-  ::_exit(code);
 }
 
 class ZygoteLoop {
@@ -159,79 +113,167 @@ class ZygoteLoop {
       if (!frame || frame->type != FrameType::Spawn || decoder.buffered() != 0) {
         throw sandbox::ProtocolError("expected one Spawn frame");
       }
-      channel = spawn(sandbox::SpawnRequest::decode(frame->payload), reply);
+      last_request_ = sandbox::SpawnRequest::decode(frame->payload);
+      channel = spawn(last_request_, reply);
     } catch (const std::exception& error) {
       reply = {0, error.what()};
     }
     send_frame(request_fd_, FrameType::Spawned, reply.encode(), channel);
-    if (channel >= 0) ::close(channel);
+    if (channel >= 0) {
+      ::close(channel);
+      prepare_spare(last_request_);
+    }
     return true;
   }
 
-  // Forks a worker; returns the host's end of its channel (or -1, with
-  // reply.error set).
-  int spawn(const sandbox::SpawnRequest& request, sandbox::SpawnReply& reply) {
+  // A process forked ahead of the next request, with its cgroups made and
+  // its descriptors in place, waiting for its SpawnRequest: forking and
+  // mkdir'ing the cgroups are then off the cold start's path (Android's
+  // "unspecialized app process" pool does the same for its zygote).
+  struct Spare {
+    pid_t pid = 0;
+    FileDescriptor channel;     // the host's end
+    FileDescriptor output;      // the read end of its stdout/stderr
+    FileDescriptor assignment;  // where its SpawnRequest goes
+    std::vector<sandbox::WorkerCgroup> groups;
+    std::string memory_cgroup;  // the parents its groups were made under
+    std::string pids_cgroup;
+  };
+
+  // The worker's cgroups under the request's parents, without limits yet.
+  std::vector<sandbox::WorkerCgroup> make_groups(const sandbox::SpawnRequest& request) {
     std::vector<sandbox::WorkerCgroup> groups;
     const std::string name =
         "edge-worker-" + std::to_string(::getpid()) + "-" + std::to_string(++sequence_);
+    const auto version = request.memory_cgroup_version == "2" ? sandbox::CgroupVersion::V2
+                                                               : sandbox::CgroupVersion::V1;
     try {
       if (!request.memory_cgroup.empty()) {
-        const auto version = request.memory_cgroup_version == "2" ? sandbox::CgroupVersion::V2
-                                                                  : sandbox::CgroupVersion::V1;
         groups.emplace_back(sandbox::CgroupParent{request.memory_cgroup, version}, name);
-        groups.back().set_memory_limit(request.memory_limit_bytes);
       }
-      if (!request.pids_cgroup.empty()) {
-        if (!groups.empty() && groups.front().directory().parent_path() == request.pids_cgroup) {
-          groups.front().set_process_limit(request.max_processes);  // v2: one group for both
-        } else {
-          const auto version =
-              request.memory_cgroup_version == "2" && request.memory_cgroup == request.pids_cgroup
-                  ? sandbox::CgroupVersion::V2
-                  : sandbox::CgroupVersion::V1;
-          groups.emplace_back(sandbox::CgroupParent{request.pids_cgroup, version}, name);
-          groups.back().set_process_limit(request.max_processes);
-        }
+      // v2: one group carries both controllers.
+      if (!request.pids_cgroup.empty() && request.pids_cgroup != request.memory_cgroup) {
+        groups.emplace_back(sandbox::CgroupParent{request.pids_cgroup, sandbox::CgroupVersion::V1},
+                            name);
       }
-    } catch (const std::exception& error) {
+    } catch (...) {
       for (const auto& group : groups) group.try_remove();
-      reply.error = std::string("cannot create the worker's cgroup: ") + error.what();
-      return -1;
+      throw;
     }
+    return groups;
+  }
 
+  static void set_limits(const sandbox::SpawnRequest& request,
+                         const std::vector<sandbox::WorkerCgroup>& groups) {
+    for (const sandbox::WorkerCgroup& group : groups) {
+      const std::string parent = group.directory().parent_path().string();
+      if (parent == request.memory_cgroup) group.set_memory_limit(request.memory_limit_bytes);
+      if (parent == request.pids_cgroup) group.set_process_limit(request.max_processes);
+    }
+  }
+
+  // Forks a process with a channel and an output pipe; in the child, runs
+  // `child` after detaching (never returns there). Returns the pid, the
+  // host's end and the output's read end; throws std::system_error.
+  template <class Child>
+  pid_t fork_worker(FileDescriptor& host_end, FileDescriptor& output_end, int assignment_read,
+                    Child child) {
     int channel[2];
     int output[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, channel) != 0) {
-      reply.error = std::string("socketpair: ") + std::strerror(errno);
-      for (const auto& group : groups) group.try_remove();
-      return -1;
+      throw std::system_error(errno, std::generic_category(), "socketpair");
     }
-    if (::pipe2(output, O_CLOEXEC) != 0) {
-      reply.error = std::string("pipe: ") + std::strerror(errno);
-      ::close(channel[0]);
-      ::close(channel[1]);
-      for (const auto& group : groups) group.try_remove();
-      return -1;
-    }
+    FileDescriptor host(channel[0]);
+    FileDescriptor worker(channel[1]);
+    if (::pipe2(output, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+    FileDescriptor read_end(output[0]);
+    FileDescriptor write_end(output[1]);
     const pid_t zygote = ::getpid();
     const pid_t pid = ::fork();
-    if (pid == 0) become_worker(request, zygote, channel[1], output[1], groups);
-    ::close(channel[1]);
-    ::close(output[1]);
-    if (pid < 0) {
-      reply.error = std::string("fork: ") + std::strerror(errno);
-      ::close(channel[0]);
-      ::close(output[0]);
-      for (const auto& group : groups) group.try_remove();
-      return -1;
+    if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+    if (pid == 0) {
+      detach(zygote, worker.get(), write_end.get(), assignment_read);
+      child();  // does not return
+      ::_exit(1);
     }
     // Also here, so that the host can signal the group as soon as it has the pid.
     ::setpgid(pid, pid);
-    ::fcntl(output[0], F_SETFL, O_NONBLOCK);
-    workers_[pid] =
-        Worker{FileDescriptor(output[0]), request.output_limit_bytes, std::move(groups)};
-    reply.pid = pid;
-    return channel[0];
+    ::fcntl(read_end.get(), F_SETFL, O_NONBLOCK);
+    host_end = std::move(host);
+    output_end = std::move(read_end);
+    return pid;
+  }
+
+  // Forks a worker for `request` (a spare's, when one fits); returns the
+  // host's end of its channel, or -1 with reply.error set.
+  int spawn(const sandbox::SpawnRequest& request, sandbox::SpawnReply& reply) {
+    if (spare_ && spare_->memory_cgroup == request.memory_cgroup &&
+        spare_->pids_cgroup == request.pids_cgroup) {
+      if (const int channel = assign_spare(request, reply); channel >= 0) return channel;
+    }
+    std::vector<sandbox::WorkerCgroup> groups;
+    try {
+      groups = make_groups(request);
+      set_limits(request, groups);
+      FileDescriptor channel;
+      FileDescriptor output;
+      const pid_t pid = fork_worker(channel, output, -1, [&] { become_worker(request, groups); });
+      workers_[pid] = Worker{std::move(output), request.output_limit_bytes, std::move(groups)};
+      reply.pid = pid;
+      return channel.release();
+    } catch (const std::exception& error) {
+      for (const auto& group : groups) group.try_remove();
+      reply.error = std::string("cannot start a worker: ") + error.what();
+      return -1;
+    }
+  }
+
+  // Hands `request` to the spare; -1 (and no spare) if that fails.
+  int assign_spare(const sandbox::SpawnRequest& request, sandbox::SpawnReply& reply) {
+    Spare spare = std::move(*spare_);
+    spare_.reset();
+    try {
+      set_limits(request, spare.groups);
+      const std::string frame = sandbox::encode_frame(FrameType::Spawn, request.encode());
+      for (std::size_t written = 0; written < frame.size();) {
+        const ssize_t size = ::write(spare.assignment.get(), frame.data() + written, frame.size() - written);
+        if (size < 0 && errno == EINTR) continue;
+        if (size < 0) throw std::system_error(errno, std::generic_category(), "write");
+        written += static_cast<std::size_t>(size);
+      }
+      spare.assignment.reset();  // end of file: the spare reads its request and starts
+    } catch (const std::exception&) {
+      ::kill(-spare.pid, SIGKILL);  // reaped as an unknown child
+      for (sandbox::WorkerCgroup& group : spare.groups) pending_removal_.push_back(std::move(group));
+      return -1;
+    }
+    workers_[spare.pid] = Worker{std::move(spare.output), request.output_limit_bytes,
+                                 std::move(spare.groups)};
+    reply.pid = spare.pid;
+    return spare.channel.release();
+  }
+
+  // After a spawn: fork the spare for the next one, like `request`.
+  void prepare_spare(const sandbox::SpawnRequest& request) {
+    if (spare_) return;
+    Spare spare;
+    int assignment[2];
+    if (::pipe2(assignment, O_CLOEXEC) != 0) return;
+    FileDescriptor read_end(assignment[0]);
+    spare.assignment = FileDescriptor(assignment[1]);
+    try {
+      spare.groups = make_groups(request);
+      const std::vector<sandbox::WorkerCgroup>& groups = spare.groups;
+      spare.pid = fork_worker(spare.channel, spare.output, read_end.get(), [&groups] {
+        become_worker(wait_for_assignment(), groups);
+      });
+    } catch (const std::exception&) {
+      for (const auto& group : spare.groups) group.try_remove();
+      return;  // no spare: the next spawn forks on its path, as the first did
+    }
+    spare.memory_cgroup = request.memory_cgroup;
+    spare.pids_cgroup = request.pids_cgroup;
+    spare_ = std::move(spare);
   }
 
   void forward_output(pid_t pid) {
@@ -266,6 +308,11 @@ class ZygoteLoop {
     }
     int status = 0;
     for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
+      if (spare_ && pid == spare_->pid) {  // died before it was needed
+        for (sandbox::WorkerCgroup& group : spare_->groups) pending_removal_.push_back(std::move(group));
+        spare_.reset();
+        continue;
+      }
       const auto found = workers_.find(pid);
       if (found == workers_.end()) continue;  // an orphan of plugin code
       if (found->second.output) forward_output(pid);
@@ -292,6 +339,11 @@ class ZygoteLoop {
   }
 
   void shut_down() {
+    if (spare_) {
+      ::kill(-spare_->pid, SIGKILL);
+      for (sandbox::WorkerCgroup& group : spare_->groups) pending_removal_.push_back(std::move(group));
+      spare_.reset();
+    }
     for (auto& [pid, worker] : workers_) ::kill(-pid, SIGKILL);
     for (auto& [pid, worker] : workers_) {
       for (sandbox::WorkerCgroup& group : worker.groups) {
@@ -315,6 +367,8 @@ class ZygoteLoop {
   std::vector<sandbox::WorkerCgroup> pending_removal_;
   std::uint64_t sequence_ = 0;
   std::string request_buffer_;  // reused: a request is at most kMaxRequest bytes
+  sandbox::SpawnRequest last_request_;
+  std::optional<Spare> spare_;
 };
 
 }  // namespace

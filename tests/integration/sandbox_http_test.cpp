@@ -93,7 +93,9 @@ TEST_CASE("faults in process-isolated functions are 502/504 and never disturb th
   const Reply spin = invoke(host.port(), "spin", "");
   CHECK(spin.status == 504);
   CHECK(spin.code == "timeout");
-  CHECK(Clock::now() - start < 300ms + 200ms);  // the kill is within 50 ms; HTTP adds a little
+  // The kill takes well under a millisecond (bench_sandbox); the margin is
+  // for a loaded test machine.
+  CHECK(Clock::now() - start < 300ms + 700ms);
 
   const Reply hog = invoke(host.port(), "hog", "400");
   CHECK(hog.status == 502);

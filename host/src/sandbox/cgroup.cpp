@@ -109,6 +109,14 @@ bool enable_v2_controller(const std::filesystem::path& directory, std::string_vi
   }
 }
 
+// "/sys/fs/cgroup/pids" for the root group, not ".../pids/": directories are
+// compared as strings (a worker's group is told from its parent).
+std::filesystem::path group_directory(const std::filesystem::path& root, const std::string& group) {
+  std::filesystem::path directory = (root / group.substr(1)).lexically_normal();
+  if (!directory.has_filename()) directory = directory.parent_path();
+  return directory;
+}
+
 }  // namespace
 
 std::string CgroupParent::describe(std::string_view controller) const {
@@ -122,14 +130,13 @@ std::optional<CgroupParent> find_cgroup_parent(std::string_view controller) {
   const std::filesystem::path v1_root = std::filesystem::path(kRoot) / std::string(controller);
   if (const auto group = own_group(controller);
       group && ::access((v1_root / "cgroup.procs").c_str(), F_OK) == 0) {
-    CgroupParent parent{(v1_root / group->substr(1)).lexically_normal(), CgroupVersion::V1};
+    CgroupParent parent{group_directory(v1_root, *group), CgroupVersion::V1};
     if (probe(parent, controller)) return parent;
   }
   // v2: the unified tree, where the controller must be enabled for children.
   if (const auto group = own_group({});
       group && ::access((std::filesystem::path(kRoot) / "cgroup.controllers").c_str(), F_OK) == 0) {
-    CgroupParent parent{(std::filesystem::path(kRoot) / group->substr(1)).lexically_normal(),
-                        CgroupVersion::V2};
+    CgroupParent parent{group_directory(kRoot, *group), CgroupVersion::V2};
     // Already moved into our leaf (for another controller): its parent is ours.
     if (parent.directory.filename() == kHostLeaf) parent.directory = parent.directory.parent_path();
     if (enable_v2_controller(parent.directory, controller) && probe(parent, controller))

@@ -26,6 +26,8 @@ class FileDescriptor {
 
   int get() const noexcept { return descriptor_; }
   explicit operator bool() const noexcept { return descriptor_ >= 0; }
+  // Gives up ownership: the caller closes the descriptor.
+  int release() noexcept { return std::exchange(descriptor_, -1); }
   void reset() noexcept {
     if (descriptor_ >= 0) ::close(descriptor_);
     descriptor_ = -1;
