@@ -14,6 +14,7 @@ packages=(
   libbenchmark-dev                   # tools/bench
   python3-prometheus-client          # tests: the real parser checks /metrics
   dpkg-dev file                      # the .deb: dpkg-shlibdeps computes Depends, file finds ELF files
+  clang libclang-rt-14-dev           # tools/fuzz.sh: libFuzzer, ASan and UBSan for clang 14
 )
 
 missing=()
