@@ -115,6 +115,10 @@ http_seeds = {
     + request("POST", "/v1/functions/echo/invoke?node=gw-9", "a")
     + request("POST", "/v1/nodes/gw-9/drain"),
     "http10": b"GET /v1/health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    # A process-isolated function (a worker forked by edge-worker's zygote).
+    "process_isolation": request("PUT", "/v1/functions/p", '{"plugin": "echo", '
+                                 '"isolation": "process", "max_workers": 2}', JSON)
+    + request("POST", "/v1/functions/p/invoke", "hi") + request("GET", "/v1/functions/p"),
 }
 for name, data in http_seeds.items():
     write("http", name, data)
