@@ -55,7 +55,9 @@ TEST_CASE("10,000 deploy/undeploy cycles leak no library mapping, descriptor or 
 
   cycle(runtime, 10'000);
   CHECK(runtime.cold_start_count() == 10'200);
-  CHECK(mapping_count() <= maps + 2);
+  // A library left mapped would add several mappings per cycle (tens of
+  // thousands here); allocators may add a few regions of their own.
+  CHECK(mapping_count() <= maps + 16);
   CHECK(test::open_descriptors() <= descriptors);
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   // Sanitizers keep freed memory (ASan's quarantine) and shadow state of
