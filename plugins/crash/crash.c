@@ -15,7 +15,7 @@ static int input_is(const uint8_t* input, size_t size, const char* word) {
 /* Not instrumented by UBSan (the sanitizer builds): the null store must
  * really fault, not be reported and turned into exit(1). */
 #if defined(__GNUC__)
-__attribute__((no_sanitize_undefined))
+__attribute__((no_sanitize("undefined"))) /* g++ >= 8 and clang spell it so */
 #endif
 static edge_result
 crash_invoke(void* instance, const edge_host_api* host, edge_call* call, const uint8_t* input,
