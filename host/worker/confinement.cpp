@@ -1,7 +1,10 @@
 #include "confinement.hpp"
 
 #include <dirent.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -11,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace edge::worker {
 namespace {
@@ -96,29 +100,73 @@ rlim_t user_process_count() {
   return count;
 }
 
-std::string install_seccomp_filter() {
+// The filter as a BPF program, compiled once (in the zygote, before any
+// fork): libseccomp probes the kernel and compiles its rules, which is most
+// of the cost; every worker then only installs the result (one system call).
+struct CompiledFilter {
+  std::vector<sock_filter> program;
+  std::string error;
+};
+
+CompiledFilter compile_filter() {
+  CompiledFilter compiled;
   scmp_filter_ctx filter = ::seccomp_init(SCMP_ACT_ALLOW);
-  if (filter == nullptr) return "seccomp_init failed";
+  if (filter == nullptr) {
+    compiled.error = "seccomp_init failed";
+    return compiled;
+  }
   for (const char* const* name = kDenied; *name != nullptr; ++name) {
     const int number = ::seccomp_syscall_resolve_name(*name);
     if (number == __NR_SCMP_ERROR) continue;  // not on this architecture
     if (::seccomp_rule_add(filter, SCMP_ACT_ERRNO(EPERM), number, 0) != 0) {
+      compiled.error = std::string("seccomp rule for ") + *name + " failed";
       ::seccomp_release(filter);
-      return std::string("seccomp rule for ") + *name + " failed";
+      return compiled;
     }
   }
-  const int loaded = ::seccomp_load(filter);
+  const int memory = ::memfd_create("edge-seccomp", MFD_CLOEXEC);
+  if (memory < 0 || ::seccomp_export_bpf(filter, memory) != 0) {
+    compiled.error = "exporting the seccomp filter failed";
+  } else {
+    const off_t size = ::lseek(memory, 0, SEEK_END);
+    compiled.program.resize(static_cast<std::size_t>(size) / sizeof(sock_filter));
+    if (size <= 0 ||
+        ::pread(memory, compiled.program.data(), static_cast<std::size_t>(size), 0) != size) {
+      compiled.error = "reading the exported seccomp filter failed";
+      compiled.program.clear();
+    }
+  }
+  if (memory >= 0) ::close(memory);
   ::seccomp_release(filter);
-  return loaded == 0 ? std::string()
-                     : std::string("seccomp_load failed: ") + std::strerror(-loaded);
+  return compiled;
+}
+
+const CompiledFilter& compiled_filter() {
+  static const CompiledFilter compiled = compile_filter();
+  return compiled;
 }
 
 }  // namespace
 
 const char* const* denied_system_calls() noexcept { return kDenied; }
 
-std::string confine(const sandbox::SpawnRequest& request) {
+void prepare_confinement() { (void)compiled_filter(); }
+
+std::string confine_process(bool seccomp) {
   if (!set_limit(RLIMIT_CORE, 0)) return failure("RLIMIT_CORE");
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return failure("PR_SET_NO_NEW_PRIVS");
+  if (!seccomp) return {};
+  const CompiledFilter& filter = compiled_filter();
+  if (!filter.error.empty()) return filter.error;
+  const sock_fprog program{static_cast<unsigned short>(filter.program.size()),
+                           const_cast<sock_filter*>(filter.program.data())};
+  if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0) != 0) {
+    return failure("installing the seccomp filter");
+  }
+  return {};
+}
+
+std::string confine_for(const sandbox::SpawnRequest& request) {
   if (request.max_open_files != 0 && !set_limit(RLIMIT_NOFILE, request.max_open_files)) {
     return failure("RLIMIT_NOFILE");
   }
@@ -133,14 +181,10 @@ std::string confine(const sandbox::SpawnRequest& request) {
       !set_limit(RLIMIT_NPROC, user_process_count() + request.max_processes)) {
     return failure("RLIMIT_NPROC");
   }
-
   if (::clearenv() != 0) return "clearenv failed";
   for (const auto& [name, value] : request.environment) {
     if (::setenv(name.c_str(), value.c_str(), 1) != 0) return failure("setenv");
   }
-
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return failure("PR_SET_NO_NEW_PRIVS");
-  if (request.seccomp) return install_seccomp_filter();
   return {};
 }
 

@@ -19,8 +19,8 @@ namespace {
 
 // Tells the host why this worker cannot serve, then exits.
 [[noreturn]] void fail(int channel, const std::string& why) {
-  const std::string frame = sandbox::encode_frame(
-      sandbox::FrameType::LoadFailed, sandbox::CallFailure{0, why}.encode());
+  const std::string frame =
+      sandbox::encode_frame(sandbox::FrameType::LoadFailed, sandbox::CallFailure{0, why}.encode());
   (void)::send(channel, frame.data(), frame.size(), MSG_NOSIGNAL);
   ::_exit(sandbox::kExitLoadFailed);
 }
@@ -41,8 +41,8 @@ void detach(pid_t zygote, int channel, int output, int assignment) {
       ::dup2(null_input, 0) < 0 || ::dup2(output, 1) < 0 || ::dup2(output, 2) < 0 ||
       ::dup2(high_channel, kChannelFd) < 0 ||
       (high_assignment >= 0 && ::dup2(high_assignment, kAssignmentFd) < 0)) {
-    fail(channel, std::string("cannot start the worker: redirecting descriptors: ") +
-                      std::strerror(errno));
+    fail(channel,
+         std::string("cannot start the worker: redirecting descriptors: ") + std::strerror(errno));
   }
   ::close_range(high_assignment >= 0 ? kAssignmentFd + 1 : kChannelFd + 1, ~0U, 0);
 }
@@ -75,8 +75,7 @@ sandbox::SpawnRequest wait_for_assignment() {
   }
 }
 
-void become_worker(const sandbox::SpawnRequest& request,
-                   const std::vector<sandbox::WorkerCgroup>& groups) {
+void prepare_worker(const std::vector<sandbox::WorkerCgroup>& groups, bool seccomp) {
   for (const sandbox::WorkerCgroup& group : groups) {
     try {
       group.add(::getpid());
@@ -88,7 +87,13 @@ void become_worker(const sandbox::SpawnRequest& request,
   ::sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   for (const int signal : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD}) ::signal(signal, SIG_DFL);
-  if (const std::string problem = confine(request); !problem.empty()) {
+  if (const std::string problem = confine_process(seccomp); !problem.empty()) {
+    fail(kChannelFd, "cannot confine the worker: " + problem);
+  }
+}
+
+void become_worker(const sandbox::SpawnRequest& request) {
+  if (const std::string problem = confine_for(request); !problem.empty()) {
     fail(kChannelFd, "cannot confine the worker: " + problem);
   }
   int code = 1;

@@ -27,9 +27,13 @@ void detach(pid_t zygote, int channel, int output, int assignment);
 // the pipe without one.
 sandbox::SpawnRequest wait_for_assignment();
 
-// Joins `groups`, restores default signal handling, confines the process as
-// `request` says and serves calls on fd 3. Never returns.
-[[noreturn]] void become_worker(const sandbox::SpawnRequest& request,
-                                const std::vector<sandbox::WorkerCgroup>& groups);
+// What does not depend on the request (a spare does it before it waits):
+// joins `groups`, restores default signal handling, and applies
+// confine_process(seccomp). Exits the process if any of it fails.
+void prepare_worker(const std::vector<sandbox::WorkerCgroup>& groups, bool seccomp);
+
+// Applies what `request` asks for (confine_for) and serves calls on fd 3.
+// Never returns.
+[[noreturn]] void become_worker(const sandbox::SpawnRequest& request);
 
 }  // namespace edge::worker

@@ -1,5 +1,6 @@
 #include "zygote_loop.hpp"
 
+#include "confinement.hpp"
 #include "sandbox/cgroup.hpp"
 #include "sandbox/frame.hpp"
 #include "util/file_descriptor.hpp"
@@ -83,8 +84,15 @@ class ZygoteLoop {
         watched.push_back({worker.output.get(), POLLIN, 0});
         owners.push_back(pid);
       }
-      const int timeout_ms = pending_removal_.empty() ? -1 : 5;
-      if (::poll(watched.data(), watched.size(), timeout_ms) < 0 && errno != EINTR) return 1;
+      // A spare is forked when nothing happened for a millisecond: not while
+      // the worker just started is loading its plugin on the other core.
+      const int timeout_ms = spare_wanted_ ? 1 : (pending_removal_.empty() ? -1 : 5);
+      const int ready = ::poll(watched.data(), watched.size(), timeout_ms);
+      if (ready < 0 && errno != EINTR) return 1;
+      if (ready == 0 && spare_wanted_) {
+        spare_wanted_ = false;
+        prepare_spare(last_request_);
+      }
       for (std::size_t index = 2; index < watched.size(); ++index) {
         if (watched[index].revents != 0) forward_output(owners[index - 2]);
       }
@@ -121,7 +129,8 @@ class ZygoteLoop {
     send_frame(request_fd_, FrameType::Spawned, reply.encode(), channel);
     if (channel >= 0) {
       ::close(channel);
-      prepare_spare(last_request_);
+      deliver_assignment();
+      spare_wanted_ = true;  // forked once the zygote is idle (see run())
     }
     return true;
   }
@@ -138,6 +147,7 @@ class ZygoteLoop {
     std::vector<sandbox::WorkerCgroup> groups;
     std::string memory_cgroup;  // the parents its groups were made under
     std::string pids_cgroup;
+    bool seccomp = true;  // its filter is installed already
   };
 
   // The worker's cgroups under the request's parents, without limits yet.
@@ -146,7 +156,7 @@ class ZygoteLoop {
     const std::string name =
         "edge-worker-" + std::to_string(::getpid()) + "-" + std::to_string(++sequence_);
     const auto version = request.memory_cgroup_version == "2" ? sandbox::CgroupVersion::V2
-                                                               : sandbox::CgroupVersion::V1;
+                                                              : sandbox::CgroupVersion::V1;
     try {
       if (!request.memory_cgroup.empty()) {
         groups.emplace_back(sandbox::CgroupParent{request.memory_cgroup, version}, name);
@@ -185,7 +195,8 @@ class ZygoteLoop {
     }
     FileDescriptor host(channel[0]);
     FileDescriptor worker(channel[1]);
-    if (::pipe2(output, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+    if (::pipe2(output, O_CLOEXEC) != 0)
+      throw std::system_error(errno, std::generic_category(), "pipe");
     FileDescriptor read_end(output[0]);
     FileDescriptor write_end(output[1]);
     const pid_t zygote = ::getpid();
@@ -208,7 +219,7 @@ class ZygoteLoop {
   // host's end of its channel, or -1 with reply.error set.
   int spawn(const sandbox::SpawnRequest& request, sandbox::SpawnReply& reply) {
     if (spare_ && spare_->memory_cgroup == request.memory_cgroup &&
-        spare_->pids_cgroup == request.pids_cgroup) {
+        spare_->pids_cgroup == request.pids_cgroup && spare_->seccomp == request.seccomp) {
       if (const int channel = assign_spare(request, reply); channel >= 0) return channel;
     }
     std::vector<sandbox::WorkerCgroup> groups;
@@ -217,7 +228,10 @@ class ZygoteLoop {
       set_limits(request, groups);
       FileDescriptor channel;
       FileDescriptor output;
-      const pid_t pid = fork_worker(channel, output, -1, [&] { become_worker(request, groups); });
+      const pid_t pid = fork_worker(channel, output, -1, [&] {
+        prepare_worker(groups, request.seccomp);
+        become_worker(request);
+      });
       workers_[pid] = Worker{std::move(output), request.output_limit_bytes, std::move(groups)};
       reply.pid = pid;
       return channel.release();
@@ -228,29 +242,47 @@ class ZygoteLoop {
     }
   }
 
-  // Hands `request` to the spare; -1 (and no spare) if that fails.
+  // Gives the spare to `request`: sets its limits and returns the host's end
+  // of its channel; the request itself reaches the spare in
+  // deliver_assignment(), after the host has its reply (so that the spare,
+  // once awake, does not delay that reply on a busy CPU). -1 (and no spare)
+  // if the limits cannot be set.
   int assign_spare(const sandbox::SpawnRequest& request, sandbox::SpawnReply& reply) {
     Spare spare = std::move(*spare_);
     spare_.reset();
     try {
       set_limits(request, spare.groups);
-      const std::string frame = sandbox::encode_frame(FrameType::Spawn, request.encode());
-      for (std::size_t written = 0; written < frame.size();) {
-        const ssize_t size = ::write(spare.assignment.get(), frame.data() + written, frame.size() - written);
-        if (size < 0 && errno == EINTR) continue;
-        if (size < 0) throw std::system_error(errno, std::generic_category(), "write");
-        written += static_cast<std::size_t>(size);
-      }
-      spare.assignment.reset();  // end of file: the spare reads its request and starts
     } catch (const std::exception&) {
       ::kill(-spare.pid, SIGKILL);  // reaped as an unknown child
-      for (sandbox::WorkerCgroup& group : spare.groups) pending_removal_.push_back(std::move(group));
+      for (sandbox::WorkerCgroup& group : spare.groups)
+        pending_removal_.push_back(std::move(group));
       return -1;
     }
-    workers_[spare.pid] = Worker{std::move(spare.output), request.output_limit_bytes,
-                                 std::move(spare.groups)};
+    assignment_ = Assignment{spare.pid, std::move(spare.assignment),
+                             sandbox::encode_frame(FrameType::Spawn, request.encode())};
+    workers_[spare.pid] =
+        Worker{std::move(spare.output), request.output_limit_bytes, std::move(spare.groups)};
     reply.pid = spare.pid;
     return spare.channel.release();
+  }
+
+  // Writes the pending assignment to its spare and closes the pipe (end of
+  // file: the spare reads its request and starts). A spare that cannot be
+  // told is killed; the host then sees its worker die.
+  void deliver_assignment() {
+    if (!assignment_) return;
+    const Assignment assignment = std::move(*assignment_);
+    assignment_.reset();
+    for (std::size_t written = 0; written < assignment.frame.size();) {
+      const ssize_t size = ::write(assignment.pipe.get(), assignment.frame.data() + written,
+                                   assignment.frame.size() - written);
+      if (size < 0 && errno == EINTR) continue;
+      if (size < 0) {
+        ::kill(-assignment.pid, SIGKILL);
+        return;
+      }
+      written += static_cast<std::size_t>(size);
+    }
   }
 
   // After a spawn: fork the spare for the next one, like `request`.
@@ -264,8 +296,10 @@ class ZygoteLoop {
     try {
       spare.groups = make_groups(request);
       const std::vector<sandbox::WorkerCgroup>& groups = spare.groups;
-      spare.pid = fork_worker(spare.channel, spare.output, read_end.get(), [&groups] {
-        become_worker(wait_for_assignment(), groups);
+      const bool seccomp = request.seccomp;
+      spare.pid = fork_worker(spare.channel, spare.output, read_end.get(), [&groups, seccomp] {
+        prepare_worker(groups, seccomp);  // in its cgroups and confined while it waits
+        become_worker(wait_for_assignment());
       });
     } catch (const std::exception&) {
       for (const auto& group : spare.groups) group.try_remove();
@@ -273,6 +307,7 @@ class ZygoteLoop {
     }
     spare.memory_cgroup = request.memory_cgroup;
     spare.pids_cgroup = request.pids_cgroup;
+    spare.seccomp = request.seccomp;
     spare_ = std::move(spare);
   }
 
@@ -309,7 +344,8 @@ class ZygoteLoop {
     int status = 0;
     for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
       if (spare_ && pid == spare_->pid) {  // died before it was needed
-        for (sandbox::WorkerCgroup& group : spare_->groups) pending_removal_.push_back(std::move(group));
+        for (sandbox::WorkerCgroup& group : spare_->groups)
+          pending_removal_.push_back(std::move(group));
         spare_.reset();
         continue;
       }
@@ -341,7 +377,8 @@ class ZygoteLoop {
   void shut_down() {
     if (spare_) {
       ::kill(-spare_->pid, SIGKILL);
-      for (sandbox::WorkerCgroup& group : spare_->groups) pending_removal_.push_back(std::move(group));
+      for (sandbox::WorkerCgroup& group : spare_->groups)
+        pending_removal_.push_back(std::move(group));
       spare_.reset();
     }
     for (auto& [pid, worker] : workers_) ::kill(-pid, SIGKILL);
@@ -369,10 +406,21 @@ class ZygoteLoop {
   std::string request_buffer_;  // reused: a request is at most kMaxRequest bytes
   sandbox::SpawnRequest last_request_;
   std::optional<Spare> spare_;
+  // A spare's request, held until the host has its reply.
+  struct Assignment {
+    pid_t pid = 0;
+    FileDescriptor pipe;
+    std::string frame;
+  };
+  std::optional<Assignment> assignment_;
+  bool spare_wanted_ = false;
 };
 
 }  // namespace
 
-int run_zygote(int request_fd, int event_fd) { return ZygoteLoop(request_fd, event_fd).run(); }
+int run_zygote(int request_fd, int event_fd) {
+  prepare_confinement();  // once, here: every worker inherits the compiled filter
+  return ZygoteLoop(request_fd, event_fd).run();
+}
 
 }  // namespace edge::worker
