@@ -17,7 +17,10 @@ NS_PER_UNIT = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 # Counters that are not rates or per-unit figures worth a column of their own.
 SKIPPED_COUNTERS = {"items_per_second"}
 # The section tools/bench/http_bench.sh --write maintains (same pattern).
-HTTP_SECTION = re.compile(r"^## HTTP \(wrk.*?(?=^## |\Z)", re.S | re.M)
+# Sections other tools write into BENCHMARKS.md (tools/bench/http_bench.sh
+# --write, tools/soak/soak.py --write): kept as they are, in this order.
+FOREIGN_SECTIONS = [re.compile(r"^## HTTP \(wrk.*?(?=^## |\Z)", re.S | re.M),
+                    re.compile(r"^## Soak.*?(?=^## |\Z)", re.S | re.M)]
 
 
 class Results:
@@ -527,12 +530,14 @@ def main():
       "machine: the two-thread figures in particular need both cores.")
 
     text = "\n".join(out) + "\n"
-    # The HTTP section comes from tools/bench/http_bench.sh --write, not from
-    # these results: keep the one the file has.
+    # The HTTP and soak sections come from their own tools, not from these
+    # results: keep the ones the file has.
     if args.output.exists():
-        http = HTTP_SECTION.search(args.output.read_text())
-        if http:
-            text += "\n" + http.group(0).strip() + "\n"
+        previous = args.output.read_text()
+        for pattern in FOREIGN_SECTIONS:
+            section = pattern.search(previous)
+            if section:
+                text += "\n" + section.group(0).strip() + "\n"
     args.output.write_text(text)
     print(f"make_report: wrote {args.output}")
 
