@@ -15,6 +15,7 @@ packages=(
   python3-prometheus-client          # tests: the real parser checks /metrics
   dpkg-dev file                      # the .deb: dpkg-shlibdeps computes Depends, file finds ELF files
   clang libclang-rt-14-dev           # tools/fuzz.sh: libFuzzer, ASan and UBSan for clang 14
+  clang-format                       # tools/check_format.sh
 )
 
 missing=()

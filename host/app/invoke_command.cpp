@@ -49,9 +49,9 @@ int run_invoke(const CommandLine& command_line) {
                                     [](const edge::FunctionSpec& spec) {
                                       return spec.function.isolation == edge::Isolation::Process;
                                     });
-  edge::EdgeCluster cluster(edge::ClusterOptions{
-      std::make_shared<edge::PluginStore>(std::move(store_options)),
-      isolated ? std::make_shared<edge::Sandbox>(topology.sandbox) : nullptr});
+  edge::EdgeCluster cluster(
+      edge::ClusterOptions{std::make_shared<edge::PluginStore>(std::move(store_options)),
+                           isolated ? std::make_shared<edge::Sandbox>(topology.sandbox) : nullptr});
   edge::apply_topology(cluster, topology);
   if (!cluster.function(command_line.function_id)) {
     throw std::invalid_argument(

@@ -13,8 +13,8 @@
 #include <edge/cluster.hpp>
 
 #include <chrono>
-#include <ostream>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>

@@ -14,7 +14,8 @@ std::shared_ptr<PluginStore> make_plugin_store(const log::Logger& logger,
                                                const PluginSecurityPolicy& security) {
   PluginStoreOptions options;
   options.security = security;
-  if (const char* cache_dir = std::getenv("EDGE_PLUGIN_CACHE_DIR"); cache_dir != nullptr && *cache_dir) {
+  if (const char* cache_dir = std::getenv("EDGE_PLUGIN_CACHE_DIR");
+      cache_dir != nullptr && *cache_dir) {
     options.cache_dir = cache_dir;
   }
   options.on_quarantine = [&logger](const QuarantinedPlugin& plugin) {

@@ -50,7 +50,8 @@ class PluginLogRoute {
 // going to the structured log. Its zygote starts now when the topology has
 // such functions, so that their first cold start does not pay for it; the
 // start-up banner (stdout) then says what enforces the limits.
-std::shared_ptr<edge::Sandbox> make_sandbox(const edge::Topology& topology, const log::Logger& logger) {
+std::shared_ptr<edge::Sandbox> make_sandbox(const edge::Topology& topology,
+                                            const log::Logger& logger) {
   edge::SandboxOptions options = topology.sandbox;
   options.on_output = [&logger](std::string_view function_id, pid_t pid, std::string_view text,
                                 bool truncated) {
@@ -69,8 +70,8 @@ std::shared_ptr<edge::Sandbox> make_sandbox(const edge::Topology& topology, cons
   if (needed) {
     sandbox->start();
     std::cout << "process isolation: worker zygote pid " << sandbox->zygote_pid()
-              << "; memory_mb enforced by " << sandbox->memory_limit_mode()
-              << ", processes by " << sandbox->process_limit_mode() << "\n";
+              << "; memory_mb enforced by " << sandbox->memory_limit_mode() << ", processes by "
+              << sandbox->process_limit_mode() << "\n";
   }
   return sandbox;
 }

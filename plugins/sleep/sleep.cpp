@@ -19,8 +19,9 @@ std::int64_t parse_milliseconds(std::string_view input) {
   const char* const end = input.data() + input.size();
   const auto [last, error] = std::from_chars(input.data(), end, milliseconds);
   if (input.empty() || error != std::errc() || last != end || milliseconds < 0) {
-    throw std::invalid_argument("sleep: expected a non-negative integer number of milliseconds, got '" +
-                                std::string(input) + "'");
+    throw std::invalid_argument(
+        "sleep: expected a non-negative integer number of milliseconds, got '" +
+        std::string(input) + "'");
   }
   return milliseconds;
 }
@@ -30,7 +31,8 @@ std::string sleep_handler(std::string_view input, edge::sdk::Context& context) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(requested);
   // Compare time points, not whole milliseconds: truncation would cut the
   // sleep short by up to 1 ms.
-  for (auto now = std::chrono::steady_clock::now(); now < until; now = std::chrono::steady_clock::now()) {
+  for (auto now = std::chrono::steady_clock::now(); now < until;
+       now = std::chrono::steady_clock::now()) {
     if (context.deadline_passed()) {
       throw edge::sdk::DeadlineExceeded("sleep: deadline passed before " +
                                         std::to_string(requested) + " ms were slept");

@@ -47,8 +47,9 @@ TEST_CASE("the machine node's heartbeats carry the machine's real memory and CPU
 }
 
 TEST_CASE("--machine-node must name a node of the topology") {
-  CHECK_THROWS_WITH_AS(HostProcess("nodes:\n  - id: a\n", {"--machine-node", "ghost"}, std::chrono::seconds(5)),
-                       doctest::Contains("ghost"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(
+      HostProcess("nodes:\n  - id: a\n", {"--machine-node", "ghost"}, std::chrono::seconds(5)),
+      doctest::Contains("ghost"), std::runtime_error);
 }
 
 }  // namespace edge::test

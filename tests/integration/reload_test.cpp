@@ -46,13 +46,15 @@ bool eventually(Done done, std::chrono::milliseconds timeout = 20s) {
 
 std::string invoke(std::uint16_t port, const std::string& function, const std::string& input) {
   HttpConnection connection("127.0.0.1", port);
-  const HttpReply reply = connection.request("POST", "/v1/functions/" + function + "/invoke", input);
+  const HttpReply reply =
+      connection.request("POST", "/v1/functions/" + function + "/invoke", input);
   return std::to_string(reply.status) + " " + reply.body;
 }
 
 }  // namespace
 
-TEST_CASE("replacing a plugin file hot-reloads it with no failed call; removing it keeps the warm copy") {
+TEST_CASE(
+    "replacing a plugin file hot-reloads it with no failed call; removing it keeps the warm copy") {
   TemporaryDirectory plugins;
   const fs::path plugin = plugins.path() / "worker.so";
   install_plugin(kBuiltPlugins / "echo.so", plugin);
@@ -87,7 +89,9 @@ TEST_CASE("replacing a plugin file hot-reloads it with no failed call; removing 
   CHECK(host.stop(SIGTERM).code == 0);
 }
 
-TEST_CASE("a plugin failing its checks is quarantined, shown in the function's status, and retried when the file changes") {
+TEST_CASE(
+    "a plugin failing its checks is quarantined, shown in the function's status, and retried when "
+    "the file changes") {
   TemporaryDirectory plugins;
   const fs::path plugin = plugins.path() / "worker.so";
   install_plugin(kBuiltPlugins / "echo.so", plugin);
@@ -97,7 +101,8 @@ TEST_CASE("a plugin failing its checks is quarantined, shown in the function's s
   // replacement, but the next cold start can only load what the file holds.
   install_plugin(fs::path(EDGE_TEST_FIXTURE_DIR) / "wrong_abi.so", plugin);
   std::string first;
-  CHECK(eventually([&] { return (first = invoke(host.port(), "worker", "x")).rfind("502", 0) == 0; }));
+  CHECK(eventually(
+      [&] { return (first = invoke(host.port(), "worker", "x")).rfind("502", 0) == 0; }));
   CHECK(first.find("ABI version mismatch") != std::string::npos);
   const std::string again = invoke(host.port(), "worker", "x");
   CHECK(again.find("quarantined") != std::string::npos);  // fails fast, without loading

@@ -7,9 +7,9 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <mutex>
 #include <cmath>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
@@ -19,8 +19,8 @@ using namespace edge;
 
 namespace {
 
-EdgeNode make_node(const std::string& id, std::vector<std::string> capabilities = {}, double cpu = 0,
-                   int max_functions = 10) {
+EdgeNode make_node(const std::string& id, std::vector<std::string> capabilities = {},
+                   double cpu = 0, int max_functions = 10) {
   EdgeNode node{id, id};
   node.capabilities = std::move(capabilities);
   node.resources.cpu_percent = cpu;
@@ -37,7 +37,9 @@ EdgeFunction make_function(const std::string& id, std::vector<std::string> capab
   return function;
 }
 
-ResourceUsage usage(double cpu, double memory_mb = 0) { return ResourceUsage{cpu, memory_mb, 1024}; }
+ResourceUsage usage(double cpu, double memory_mb = 0) {
+  return ResourceUsage{cpu, memory_mb, 1024};
+}
 
 }  // namespace
 
@@ -72,7 +74,8 @@ TEST_CASE("a deregistered node is never chosen again, even after its memory is r
   cluster.register_node(make_node("staying", {}, 50));  // busier: the less attractive one
   CHECK(cluster.deregister_node("leaving"));
   edge::concurrency::EpochDomain::global().synchronize();  // the entry is freed now
-  for (int i = 0; i < 20; ++i) cluster.register_node(make_node("filler-" + std::to_string(i), {"other"}, 99));
+  for (int i = 0; i < 20; ++i)
+    cluster.register_node(make_node("filler-" + std::to_string(i), {"other"}, 99));
   CHECK(cluster.deploy_least_loaded(make_function("g")) == std::optional<std::string>("staying"));
   CHECK(cluster.nodes_running("g") == std::vector<std::string>{"staying"});
 }
@@ -147,7 +150,8 @@ TEST_CASE("deploy_least_loaded picks the lowest score, then fewer functions, the
   cluster.register_node(make_node("idle-b", {}, 10));
   cluster.register_node(make_node("idle-a", {}, 10));
   cluster.register_node(make_node("hot", {}, 95));  // overloaded: never a candidate
-  CHECK(cluster.deploy_least_loaded(make_function("f1")) == "idle-a");  // tie on score and count: id
+  CHECK(cluster.deploy_least_loaded(make_function("f1")) ==
+        "idle-a");  // tie on score and count: id
   // idle-a now runs 1 of 10 (10 %): still tied on score with idle-b, which has fewer functions
   CHECK(cluster.deploy_least_loaded(make_function("f2")) == "idle-b");
   CHECK(cluster.deploy_least_loaded(make_function("f3")) == "idle-a");  // both 10 %, 1 function: id
@@ -160,7 +164,8 @@ TEST_CASE("deploy_least_loaded picks the lowest score, then fewer functions, the
     CHECK(cluster.nodes_running("f1").size() == 1);
   }
   int copies = 0;
-  for (const EdgeNode& node : cluster.nodes()) copies += cluster.runtime(node.id)->has_function("f1");
+  for (const EdgeNode& node : cluster.nodes())
+    copies += cluster.runtime(node.id)->has_function("f1");
   CHECK(copies == 1);
 }
 
@@ -188,7 +193,8 @@ TEST_CASE("a function no node can take is pending until one qualifies") {
   CHECK(cluster.invoke("infer", "frame") == "frame");
 }
 
-TEST_CASE("drain re-places least-loaded functions, removes deploy_to_all ones; resume brings them back") {
+TEST_CASE(
+    "drain re-places least-loaded functions, removes deploy_to_all ones; resume brings them back") {
   EdgeCluster cluster;
   cluster.register_node(make_node("a"));
   cluster.register_node(make_node("b", {}, 50));
@@ -267,7 +273,8 @@ TEST_CASE("stale nodes go offline, fail over least-loaded functions, keep deploy
   CHECK(cluster.detect_stale_nodes(0.02) == std::vector<std::string>{"a"});  // still stale
 }
 
-TEST_CASE("invoke routes to the least-loaded healthy node, then degraded, never offline or maintenance") {
+TEST_CASE(
+    "invoke routes to the least-loaded healthy node, then degraded, never offline or maintenance") {
   EdgeCluster cluster;
   cluster.register_node(make_node("a", {}, 50));
   cluster.register_node(make_node("b", {}, 20));
@@ -370,7 +377,8 @@ TEST_CASE("calls keep succeeding while functions move, nodes drain and heartbeat
   });
   // At least 100 rounds, and long enough for the callers to make many calls.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  for (int round = 0; (round < 100 || calls < 2000) && std::chrono::steady_clock::now() < give_up; ++round) {
+  for (int round = 0; (round < 100 || calls < 2000) && std::chrono::steady_clock::now() < give_up;
+       ++round) {
     const std::string node = "n" + std::to_string(round % 4);
     cluster.drain_node(node);  // others stay up: "all" and "one" always have a node
     cluster.deploy_least_loaded(make_function("one"));
@@ -393,7 +401,8 @@ TEST_CASE("a node that registers overloaded is Degraded, and gets no least-loade
   CHECK(cluster.deploy_to_all(make_function("g")) == 1);  // Degraded still serves deploy_to_all
   cluster.heartbeat("hot", usage(10));
   CHECK(cluster.node("hot")->status == EdgeNodeStatus::Online);
-  CHECK(cluster.nodes_running("f") == std::vector<std::string>{"hot"});  // pending placed on recovery
+  CHECK(cluster.nodes_running("f") ==
+        std::vector<std::string>{"hot"});  // pending placed on recovery
 }
 
 TEST_CASE("when several nodes go stale at once, nothing fails over onto one of them") {

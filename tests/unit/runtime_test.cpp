@@ -6,12 +6,12 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
-#include <unistd.h>
 
 using namespace edge;
 using edge::test::fixture;
@@ -55,8 +55,9 @@ TEST_CASE("deploy validates the function and the node") {
   CHECK_THROWS_AS(runtime.deploy(EdgeFunction{}), DeploymentError);
   EdgeFunction both = native_function("both", [](std::string_view) { return std::string(); });
   both.plugin = plugin("echo");
-  CHECK(error_of<DeploymentError>([&] { runtime.deploy(both); }).find("exactly one of handler and plugin") !=
-        std::string::npos);
+  CHECK(error_of<DeploymentError>([&] {
+          runtime.deploy(both);
+        }).find("exactly one of handler and plugin") != std::string::npos);
   CHECK_THROWS_AS(runtime.deploy(EdgeFunction{"neither", "neither"}), DeploymentError);
   EdgeFunction bad = plugin_function("bad", "echo");
   bad.memory_mb = 0;
@@ -72,14 +73,16 @@ TEST_CASE("deploy validates the function and the node") {
         std::string::npos);
   EdgeFunction needs_gpu = plugin_function("gpu", "echo");
   needs_gpu.required_capabilities = {"gpu"};
-  CHECK(error_of<DeploymentError>([&] { runtime.deploy(needs_gpu); }).find("capability") != std::string::npos);
+  CHECK(error_of<DeploymentError>([&] { runtime.deploy(needs_gpu); }).find("capability") !=
+        std::string::npos);
   EdgeFunction huge = plugin_function("huge", "echo");
   huge.memory_mb = 4096;
   CHECK(error_of<DeploymentError>([&] { runtime.deploy(huge); }).find("MB") != std::string::npos);
 
   runtime.deploy(plugin_function("echo", "echo"));
-  CHECK(error_of<DeploymentError>([&] { runtime.deploy(plugin_function("second", "echo")); })
-            .find("node is full") != std::string::npos);
+  CHECK(error_of<DeploymentError>([&] {
+          runtime.deploy(plugin_function("second", "echo"));
+        }).find("node is full") != std::string::npos);
   runtime.deploy(plugin_function("echo", "echo"));  // replacing does not need room
   CHECK(runtime.function_count() == 1);
 }
@@ -183,8 +186,9 @@ TEST_CASE("load failures are PluginErrors, counted as failed calls, not cold sta
   function.id = "init";
   function.plugin = fixture("init_fail");
   runtime.deploy(function);
-  CHECK(error_of<PluginError>([&] { runtime.invoke("init"); }).find("init refused: missing calibration") !=
-        std::string::npos);
+  CHECK(error_of<PluginError>([&] {
+          runtime.invoke("init");
+        }).find("init refused: missing calibration") != std::string::npos);
 }
 
 TEST_CASE("a call slower than its timeout is a TimeoutError after it returns") {
@@ -294,8 +298,9 @@ TEST_CASE("stats: durations, percentiles and JSON") {
   CHECK(stats.avg_duration_ms >= 2.0);
   CHECK(stats.avg_duration_ms < 200.0);
   const nlohmann::json json = stats.to_json();
-  for (const char* key : {"function_id", "invocations", "errors", "timeouts", "cold_starts", "avg_duration_ms",
-                          "min_duration_ms", "max_duration_ms", "p50_ms", "p95_ms", "p99_ms", "is_warm"}) {
+  for (const char* key :
+       {"function_id", "invocations", "errors", "timeouts", "cold_starts", "avg_duration_ms",
+        "min_duration_ms", "max_duration_ms", "p50_ms", "p95_ms", "p99_ms", "is_warm"}) {
     CHECK_MESSAGE(json.contains(key), key);
   }
 
@@ -322,10 +327,12 @@ TEST_CASE("max_in_flight turns away calls beyond the limit with BusyError") {
   runtime.warm_up("sleep");
   std::thread running([&] { CHECK(runtime.invoke("sleep", "200") == "slept 200"); });
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (runtime.get_function_stats("sleep").in_flight == 0 && std::chrono::steady_clock::now() < until) {
+  while (runtime.get_function_stats("sleep").in_flight == 0 &&
+         std::chrono::steady_clock::now() < until) {
     std::this_thread::yield();
   }
-  CHECK(error_of<BusyError>([&] { runtime.invoke("sleep", "1"); }).find("busy") != std::string::npos);
+  CHECK(error_of<BusyError>([&] { runtime.invoke("sleep", "1"); }).find("busy") !=
+        std::string::npos);
   running.join();
   CHECK(runtime.invoke("sleep", "1") == "slept 1");  // free again
   const FunctionStats stats = runtime.get_function_stats("sleep");
@@ -348,7 +355,8 @@ TEST_CASE("stats carry Prometheus-shaped histograms of call and cold-start durat
   CHECK(calls.cumulative_counts.back() == 4);
   CHECK(calls.sum_seconds >= 0.012);
   for (std::size_t i = 0; i < calls.upper_bounds_seconds.size(); ++i) {
-    if (calls.upper_bounds_seconds[i] < 0.003) CHECK(calls.cumulative_counts[i] == 0);  // none faster than 3 ms
+    if (calls.upper_bounds_seconds[i] < 0.003)
+      CHECK(calls.cumulative_counts[i] == 0);  // none faster than 3 ms
     if (i > 0) CHECK(calls.cumulative_counts[i] >= calls.cumulative_counts[i - 1]);
   }
   CHECK(stats.cold_start_histogram.count == 1);

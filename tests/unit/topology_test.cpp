@@ -230,11 +230,14 @@ TEST_CASE("omitted required_capabilities come from the descriptor; written ones 
   const std::string plugin_path = yaml_path(kFixtureDir / "needs_gpio.so");
   const fs::path file = dir.write("site.yaml",
                                   "functions:\n"
-                                  "  - {id: inherits, plugin: " + plugin_path + "}\n"
-                                  "  - {id: overrides, plugin: " + plugin_path +
+                                  "  - {id: inherits, plugin: " +
+                                      plugin_path +
+                                      "}\n"
+                                      "  - {id: overrides, plugin: " +
+                                      plugin_path +
                                       ", required_capabilities: [camera]}\n"
-                                  "  - {id: clears, plugin: " + plugin_path +
-                                      ", required_capabilities: []}\n");
+                                      "  - {id: clears, plugin: " +
+                                      plugin_path + ", required_capabilities: []}\n");
   const edge::Topology topology = edge::load_topology(file, built_plugins());
   REQUIRE(topology.functions.size() == 3);
   CHECK(topology.functions[0].function.required_capabilities == std::vector<std::string>{"gpio"});
@@ -440,12 +443,15 @@ struct BadCase {
 
 TEST_CASE("process isolation and the sandbox section are read") {
   const TempDir dir;
-  const edge::Topology topology = edge::load_topology(dir.write("topology.yaml",
-      "sandbox:\n  crash_limit: 3\n  crash_window_seconds: 10\n  cooldown_seconds: 2.5\n"
-      "  max_queue: 7\n  max_processes: 20\n  max_open_files: 100\n  output_limit_bytes: 0\n"
-      "  seccomp: false\n"
-      "functions:\n  - {id: a, plugin: echo, isolation: process, max_workers: 3}\n"
-      "  - {id: b, plugin: echo, isolation: none}\n  - {id: c, plugin: echo}\n"), built_plugins());
+  const edge::Topology topology = edge::load_topology(
+      dir.write(
+          "topology.yaml",
+          "sandbox:\n  crash_limit: 3\n  crash_window_seconds: 10\n  cooldown_seconds: 2.5\n"
+          "  max_queue: 7\n  max_processes: 20\n  max_open_files: 100\n  output_limit_bytes: 0\n"
+          "  seccomp: false\n"
+          "functions:\n  - {id: a, plugin: echo, isolation: process, max_workers: 3}\n"
+          "  - {id: b, plugin: echo, isolation: none}\n  - {id: c, plugin: echo}\n"),
+      built_plugins());
   CHECK(topology.sandbox.crash_limit == 3);
   CHECK(topology.sandbox.crash_window_seconds == 10);
   CHECK(topology.sandbox.cooldown_seconds == 2.5);
@@ -747,7 +753,8 @@ TEST_CASE("limits at their bounds are accepted") {
 TEST_CASE("hostile documents end in a ConfigError, never a crash") {
   SUBCASE("a 10 MB file") {
     std::string yaml = "nodes:\n";
-    while (yaml.size() < 10 * 1024 * 1024) yaml += "  - {id: n" + std::to_string(yaml.size()) + "}\n";
+    while (yaml.size() < 10 * 1024 * 1024)
+      yaml += "  - {id: n" + std::to_string(yaml.size()) + "}\n";
     const Failure failure = failure_of_text(yaml);
     CHECK(failure.message == "cannot read: larger than 1 MiB; a topology file is small");
   }

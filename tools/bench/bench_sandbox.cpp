@@ -80,8 +80,8 @@ edge::EdgeRuntime sandbox_runtime(Confinement confinement = Confinement::Full) {
   edge::EdgeNode node = edge::bench::bench_node("bench-node");
   node.resources.memory_max_mb = 1 << 20;
   // The runtime holds its sandbox by shared_ptr; the static ones outlive it.
-  return edge::EdgeRuntime(node, nullptr,
-                           std::shared_ptr<edge::Sandbox>(&sandbox(confinement), [](edge::Sandbox*) {}));
+  return edge::EdgeRuntime(
+      node, nullptr, std::shared_ptr<edge::Sandbox>(&sandbox(confinement), [](edge::Sandbox*) {}));
 }
 
 edge::EdgeFunction isolated(const std::string& id, const std::string& plugin, double timeout) {
@@ -99,7 +99,8 @@ double percentile(std::vector<double> values, double fraction) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
   // Nearest rank: the smallest value with at least `fraction` of them at or below it.
-  const auto rank = static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(values.size())));
+  const auto rank =
+      static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(values.size())));
   return values[std::max<std::size_t>(rank, 1) - 1];
 }
 
@@ -203,7 +204,8 @@ void BM_Sandbox_ColdStart_Breakdown(benchmark::State& state) {
       {
         const Clock::time_point start = Clock::now();
         request.init_budget_ns = 1'000'000'000;
-        edge::sandbox::WorkerProcess worker(internals.zygote, internals.zygote.spawn(request), "echo");
+        edge::sandbox::WorkerProcess worker(internals.zygote, internals.zygote.spawn(request),
+                                            "echo");
         const Clock::time_point spawned = Clock::now();
         const edge::sandbox::WorkerOutcome loaded =
             worker.wait_until_loaded(spawned + std::chrono::seconds(1));
@@ -228,9 +230,12 @@ void BM_Sandbox_ColdStart_Breakdown(benchmark::State& state) {
   } catch (const std::exception& error) {
     state.SkipWithError(error.what());
   }
-  state.counters["spawn_us"] = benchmark::Counter(spawn_seconds * 1e6, benchmark::Counter::kAvgIterations);
-  state.counters["load_us"] = benchmark::Counter(load_seconds * 1e6, benchmark::Counter::kAvgIterations);
-  state.counters["call_us"] = benchmark::Counter(call_seconds * 1e6, benchmark::Counter::kAvgIterations);
+  state.counters["spawn_us"] =
+      benchmark::Counter(spawn_seconds * 1e6, benchmark::Counter::kAvgIterations);
+  state.counters["load_us"] =
+      benchmark::Counter(load_seconds * 1e6, benchmark::Counter::kAvgIterations);
+  state.counters["call_us"] =
+      benchmark::Counter(call_seconds * 1e6, benchmark::Counter::kAvgIterations);
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -253,7 +258,8 @@ void BM_InProcess_ColdStart_FirstInvoke(benchmark::State& state) {
       }
       retire(runtime, "echo");
       if (is_mapped(file)) {
-        state.SkipWithError("echo.so is still mapped after undeploy: the next cold start would not load it");
+        state.SkipWithError(
+            "echo.so is still mapped after undeploy: the next cold start would not load it");
         break;
       }
     }
@@ -419,7 +425,8 @@ void BM_Sandbox_TimeoutKill(benchmark::State& state) {
       } catch (const edge::TimeoutError& error) {
         failed = Clock::now();
         if (std::string_view(error.what()).find("was killed") == std::string_view::npos) {
-          state.SkipWithError(("the timeout did not kill the worker: " + std::string(error.what())).c_str());
+          state.SkipWithError(
+              ("the timeout did not kill the worker: " + std::string(error.what())).c_str());
           break;
         }
       }

@@ -20,8 +20,8 @@ struct CommandSpec {
 
 const std::vector<CommandSpec>& command_specs() {
   static const std::set<std::string_view, std::less<>> kDeployOptions{
-      "plugin", "placement", "memory", "timeout", "max-in-flight", "name", "env", "capability",
-      "isolation", "max-workers"};
+      "plugin", "placement", "memory",     "timeout",   "max-in-flight",
+      "name",   "env",       "capability", "isolation", "max-workers"};
   static const std::vector<CommandSpec> specs{
       {"nodes", {}, {}, {}, {}},
       {"functions", {}, {}, {}, {}},

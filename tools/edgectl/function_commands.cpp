@@ -129,7 +129,8 @@ void print_sandbox(std::ostream& out, const Json& stats_by_node) {
     if (!stats.contains("sandbox")) continue;
     const Json& sandbox = stats["sandbox"];
     std::string breaker = cell(sandbox, "breaker");
-    if (breaker == "open") breaker += " (" + cell(sandbox, "breaker_retry_after_seconds", 1) + " s)";
+    if (breaker == "open")
+      breaker += " (" + cell(sandbox, "breaker_retry_after_seconds", 1) + " s)";
     table.add_row({node, cell(sandbox, "workers"), cell(sandbox, "worker_starts"),
                    cell(sandbox, "timeout_kills"), cell(sandbox, "oom_kills"),
                    cell(sandbox, "crashes"), breaker, cell(sandbox, "memory_limit")});

@@ -151,7 +151,8 @@ class EdgeCluster {
   // The function's stats on every node running it (node id, stats), sorted
   // by node id: where it is warm, which plugin hash each copy runs, why a
   // copy fails to load. Empty if unknown or pending.
-  std::vector<std::pair<std::string, FunctionStats>> function_stats(std::string_view function_id) const;
+  std::vector<std::pair<std::string, FunctionStats>> function_stats(
+      std::string_view function_id) const;
 
   // The store every runtime loads plugins through, or nullptr.
   const std::shared_ptr<PluginStore>& plugin_store() const noexcept;

@@ -83,8 +83,8 @@ class ConfigError : public Error {
  public:
   ConfigError(std::filesystem::path file, std::size_t line, std::size_t column,
               const std::string& message)
-      : Error(file.string() + ":" + std::to_string(line) + ":" +
-              std::to_string(column) + ": " + message),
+      : Error(file.string() + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
+              message),
         file_(std::move(file)),
         line_(line),
         column_(column) {}

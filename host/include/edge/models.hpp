@@ -78,8 +78,8 @@ struct EdgeFunction {
 
   std::string id;
   std::string name;
-  EdgeHandler handler;            // a native function, or
-  std::filesystem::path plugin;   // the plugin .so that implements it
+  EdgeHandler handler;           // a native function, or
+  std::filesystem::path plugin;  // the plugin .so that implements it
   // The SHA-256 (64 lowercase hex digits) the plugin file's content must
   // have: a load of any other content is refused, and hot reload does not
   // switch to it. Empty: not pinned.

@@ -24,7 +24,7 @@ struct FunctionStats {
   std::uint64_t errors = 0;       // failed calls, timeouts included
   std::uint64_t timeouts = 0;
   std::uint64_t cold_starts = 0;
-  std::int64_t in_flight = 0;     // calls running now
+  std::int64_t in_flight = 0;  // calls running now
   // Durations of completed calls. Percentiles come from a log-linear
   // histogram and are accurate to within about 3 %.
   double avg_duration_ms = 0;

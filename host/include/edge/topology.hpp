@@ -47,7 +47,7 @@ struct ServerSettings {
 };
 
 struct Topology {
-  std::filesystem::path source;      // the file it was read from
+  std::filesystem::path source;  // the file it was read from
   std::string cluster_name = "edge";
   double heartbeat_timeout_seconds = 30;
   std::filesystem::path plugin_dir;  // absolute

@@ -8,6 +8,7 @@
 #include "concurrency/read_mostly_map.hpp"
 #include "runtime/function_validation.hpp"
 
+#include <time.h>
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -16,7 +17,6 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
-#include <time.h>
 #include <utility>
 
 namespace edge {
@@ -97,8 +97,8 @@ struct EdgeCluster::State {
   mutable std::mutex mutex;  // serialises every change below
   concurrency::ReadMostlyMap<NodeEntry> nodes;
   concurrency::ReadMostlyMap<Route> routes;
-  HeartbeatTable<NodeEntry> heartbeats;                 // guarded by mutex
-  std::set<IndexKey> placement_index;                   // guarded by mutex
+  HeartbeatTable<NodeEntry> heartbeats;                // guarded by mutex
+  std::set<IndexKey> placement_index;                  // guarded by mutex
   std::map<std::string, Intent, std::less<>> intents;  // guarded by mutex
 
   NodeEntry* find(std::string_view node_id) const {
@@ -107,7 +107,8 @@ struct EdgeCluster::State {
   }
   NodeEntry& existing(std::string_view node_id) const {
     NodeEntry* entry = find(node_id);
-    if (entry == nullptr) throw std::invalid_argument("unknown node '" + std::string(node_id) + "'");
+    if (entry == nullptr)
+      throw std::invalid_argument("unknown node '" + std::string(node_id) + "'");
     return *entry;
   }
 
@@ -124,7 +125,8 @@ struct EdgeCluster::State {
     entry.status.store(entry.meta.status, std::memory_order_relaxed);
     entry.healthy.store(entry.meta.is_healthy(), std::memory_order_relaxed);
     entry.score.store(score, std::memory_order_relaxed);
-    if (entry.meta.is_healthy() && count < static_cast<std::size_t>(std::max(entry.meta.max_functions, 0))) {
+    if (entry.meta.is_healthy() &&
+        count < static_cast<std::size_t>(std::max(entry.meta.max_functions, 0))) {
       placement_index.insert({score, count, &entry});
       entry.indexed = true;
       entry.indexed_score = score;
@@ -157,12 +159,14 @@ struct EdgeCluster::State {
 
   // The least-loaded node that can take `function`, other than `excluded`.
   // A node already running the function competes with its count minus one.
-  NodeEntry* choose(const EdgeFunction& function, const Intent* current, const NodeEntry* excluded) {
+  NodeEntry* choose(const EdgeFunction& function, const Intent* current,
+                    const NodeEntry* excluded) {
     NodeEntry* best = nullptr;
     IndexKey best_key{0, 0, nullptr};
     for (const IndexKey& key : placement_index) {
       if (key.entry == excluded) continue;
-      const bool runs = current != nullptr && std::count(current->nodes.begin(), current->nodes.end(), key.entry) != 0;
+      const bool runs = current != nullptr &&
+                        std::count(current->nodes.begin(), current->nodes.end(), key.entry) != 0;
       if (runs) continue;  // judged below with its adjusted load
       if (!least_loaded_rejection(load_of(*key.entry, function.id), function)) {
         best = key.entry;
@@ -172,9 +176,11 @@ struct EdgeCluster::State {
     }
     if (current != nullptr) {
       for (NodeEntry* holder : current->nodes) {
-        if (holder == excluded || least_loaded_rejection(load_of(*holder, function.id), function)) continue;
+        if (holder == excluded || least_loaded_rejection(load_of(*holder, function.id), function))
+          continue;
         const std::size_t count = holder->runtime->function_count() - 1;
-        const IndexKey key{load_score(holder->meta.resources, count, holder->meta.max_functions), count, holder};
+        const IndexKey key{load_score(holder->meta.resources, count, holder->meta.max_functions),
+                           count, holder};
         if (best == nullptr || key < best_key) {
           best = holder;
           best_key = key;
@@ -204,24 +210,29 @@ struct EdgeCluster::State {
   // removes it from every other node, then publishes the route.
   // Order matters for calls in flight: new copies first, then the route,
   // then removal of the old copies, so a call always finds one to run.
-  void converge(const std::string& function_id, Intent& intent, const std::vector<NodeEntry*>& targets,
+  void converge(const std::string& function_id, Intent& intent,
+                const std::vector<NodeEntry*>& targets,
                 ExistingCopies existing = ExistingCopies::Replace) {
     for (NodeEntry* node : targets) {
-      const bool has_copy = std::find(intent.nodes.begin(), intent.nodes.end(), node) != intent.nodes.end();
+      const bool has_copy =
+          std::find(intent.nodes.begin(), intent.nodes.end(), node) != intent.nodes.end();
       if (existing == ExistingCopies::Replace || !has_copy) deploy_on(*node, intent.function);
     }
     const std::vector<NodeEntry*> previous = std::exchange(intent.nodes, targets);
     publish_route(function_id, intent);
     for (NodeEntry* node : previous) {
-      if (std::find(targets.begin(), targets.end(), node) == targets.end()) undeploy_from(*node, function_id);
+      if (std::find(targets.begin(), targets.end(), node) == targets.end())
+        undeploy_from(*node, function_id);
     }
   }
 
   // Places a least-loaded function anew, avoiding `excluded`; it becomes
   // pending when no node qualifies.
-  void place_least_loaded(const std::string& function_id, Intent& intent, const NodeEntry* excluded) {
+  void place_least_loaded(const std::string& function_id, Intent& intent,
+                          const NodeEntry* excluded) {
     NodeEntry* chosen = choose(intent.function, &intent, excluded);
-    converge(function_id, intent, chosen ? std::vector<NodeEntry*>{chosen} : std::vector<NodeEntry*>{});
+    converge(function_id, intent,
+             chosen ? std::vector<NodeEntry*>{chosen} : std::vector<NodeEntry*>{});
   }
 
   // Gives a node that became able to serve the deploy_to_all functions it
@@ -229,7 +240,8 @@ struct EdgeCluster::State {
   void apply_intents(NodeEntry& entry) {
     for (auto& [function_id, intent] : intents) {
       if (intent.placement != Placement::All) continue;
-      if (std::find(intent.nodes.begin(), intent.nodes.end(), &entry) != intent.nodes.end()) continue;
+      if (std::find(intent.nodes.begin(), intent.nodes.end(), &entry) != intent.nodes.end())
+        continue;
       if (deploy_to_all_rejection(load_of(entry, function_id), intent.function)) continue;
       deploy_on(entry, intent.function);
       intent.nodes.push_back(&entry);
@@ -253,7 +265,8 @@ struct EdgeCluster::State {
   // chosen, whatever its status still says.
   void evacuate(NodeEntry& entry, bool remove_all_copies) {
     for (auto& [function_id, intent] : intents) {
-      if (std::find(intent.nodes.begin(), intent.nodes.end(), &entry) == intent.nodes.end()) continue;
+      if (std::find(intent.nodes.begin(), intent.nodes.end(), &entry) == intent.nodes.end())
+        continue;
       if (intent.placement == Placement::LeastLoaded) {
         place_least_loaded(function_id, intent, &entry);
       } else if (remove_all_copies) {
@@ -269,14 +282,16 @@ struct EdgeCluster::State {
 
   EdgeNode snapshot(const NodeEntry& entry) const {
     EdgeNode node = entry.meta;
-    node.last_heartbeat = Clock::time_point(Clock::duration(entry.last_heartbeat->load(std::memory_order_relaxed)));
+    node.last_heartbeat =
+        Clock::time_point(Clock::duration(entry.last_heartbeat->load(std::memory_order_relaxed)));
     return node;
   }
 };
 
 EdgeCluster::EdgeCluster() : EdgeCluster(ClusterOptions{}) {}
 
-EdgeCluster::EdgeCluster(ClusterOptions options) : state_(std::make_unique<State>(std::move(options))) {}
+EdgeCluster::EdgeCluster(ClusterOptions options)
+    : state_(std::make_unique<State>(std::move(options))) {}
 
 EdgeCluster::~EdgeCluster() {
   // Callers guarantee that no call is running; runtimes unload their plugins.
@@ -299,7 +314,8 @@ void EdgeCluster::register_node(EdgeNode node) {
     NodeEntry* entry = state_->find(node.id);
     if (entry != nullptr) {
       // A drain is the operator's decision: re-registering does not undo it.
-      if (entry->meta.status == EdgeNodeStatus::Maintenance) node.status = EdgeNodeStatus::Maintenance;
+      if (entry->meta.status == EdgeNodeStatus::Maintenance)
+        node.status = EdgeNodeStatus::Maintenance;
       entry->meta = std::move(node);
     } else {
       std::string id = node.id;
@@ -336,7 +352,8 @@ void EdgeCluster::heartbeat(std::string_view node_id) {
   {
     EpochGuard guard;
     NodeEntry* entry = state_->nodes.find(node_id);
-    if (entry == nullptr) throw std::invalid_argument("heartbeat from unknown node '" + std::string(node_id) + "'");
+    if (entry == nullptr)
+      throw std::invalid_argument("heartbeat from unknown node '" + std::string(node_id) + "'");
     if (entry->status.load(std::memory_order_relaxed) != EdgeNodeStatus::Offline) [[likely]] {
       entry->last_heartbeat->store(now_ns(), std::memory_order_relaxed);
       return;
@@ -369,8 +386,10 @@ void EdgeCluster::heartbeat(std::string_view node_id, const ResourceUsage& usage
     entry.meta.resources = usage;
     EdgeNodeStatus status = entry.meta.status;
     if (status == EdgeNodeStatus::Offline) status = EdgeNodeStatus::Online;
-    if (status == EdgeNodeStatus::Online && usage.is_overloaded()) status = EdgeNodeStatus::Degraded;
-    if (status == EdgeNodeStatus::Degraded && !usage.is_overloaded()) status = EdgeNodeStatus::Online;
+    if (status == EdgeNodeStatus::Online && usage.is_overloaded())
+      status = EdgeNodeStatus::Degraded;
+    if (status == EdgeNodeStatus::Degraded && !usage.is_overloaded())
+      status = EdgeNodeStatus::Online;
     state_->set_status(entry, status);
     if (!was_healthy && entry.meta.is_healthy()) state_->apply_intents(entry);
   }
@@ -387,7 +406,8 @@ int EdgeCluster::deploy_to_all(const EdgeFunction& function) {
     intent.placement = Placement::All;
     std::vector<NodeEntry*> targets;
     state_->nodes.for_each([&](std::string_view, NodeEntry& entry) {
-      if (!deploy_to_all_rejection(state_->load_of(entry, function.id), function)) targets.push_back(&entry);
+      if (!deploy_to_all_rejection(state_->load_of(entry, function.id), function))
+        targets.push_back(&entry);
     });
     state_->converge(function.id, intent, targets);
     placed = targets.size();
@@ -433,8 +453,8 @@ PlacementPlan EdgeCluster::plan(const EdgeFunction& function, Placement placemen
       return;
     }
     // As choose(): a node already running it competes without that copy.
-    const bool runs = current != nullptr &&
-                      std::count(current->nodes.begin(), current->nodes.end(), &entry) != 0;
+    const bool runs =
+        current != nullptr && std::count(current->nodes.begin(), current->nodes.end(), &entry) != 0;
     const std::size_t count = load.function_count - (runs ? 1 : 0);
     const IndexKey key{load_score(entry.meta.resources, count, entry.meta.max_functions), count,
                        const_cast<NodeEntry*>(&entry)};
@@ -472,14 +492,16 @@ std::size_t EdgeCluster::redeploy(std::string_view function_id) {
   return redeploy_unless_running(function_id, {});
 }
 
-std::size_t EdgeCluster::redeploy_unless_running(std::string_view function_id, std::string_view sha256) {
+std::size_t EdgeCluster::redeploy_unless_running(std::string_view function_id,
+                                                 std::string_view sha256) {
   std::size_t replaced = 0;
   {
     std::lock_guard lock(state_->mutex);
     const auto position = state_->intents.find(function_id);
     if (position == state_->intents.end()) return 0;
     const Intent& intent = position->second;
-    if (!sha256.empty() && std::all_of(intent.nodes.begin(), intent.nodes.end(), [&](const NodeEntry* node) {
+    if (!sha256.empty() &&
+        std::all_of(intent.nodes.begin(), intent.nodes.end(), [&](const NodeEntry* node) {
           const FunctionStats stats = node->runtime->get_function_stats(function_id);
           return stats.is_warm && stats.plugin_sha256 == sha256;
         })) {
@@ -529,13 +551,15 @@ std::vector<std::string> EdgeCluster::detect_stale_nodes(double timeout_seconds)
   if (!std::isfinite(timeout_seconds) || timeout_seconds < 0) {
     throw std::invalid_argument("stale timeout must be a finite, non-negative number of seconds");
   }
-  const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_seconds));
+  const auto timeout =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_seconds));
   const std::int64_t cutoff = now_ns() - timeout.count();
   std::vector<std::string> stale;
   {
     std::lock_guard lock(state_->mutex);
     std::vector<NodeEntry*> candidates;
-    state_->heartbeats.for_each_older_than(cutoff, [&](NodeEntry* entry) { candidates.push_back(entry); });
+    state_->heartbeats.for_each_older_than(cutoff,
+                                           [&](NodeEntry* entry) { candidates.push_back(entry); });
     std::vector<NodeEntry*> newly_offline;
     for (NodeEntry* entry : candidates) {
       if (entry->meta.status == EdgeNodeStatus::Maintenance) continue;
@@ -561,11 +585,21 @@ ClusterHealth EdgeCluster::health() const {
     const EdgeNode& node = entry.meta;
     ++health.total_nodes;
     switch (node.status) {
-      case EdgeNodeStatus::Online: ++health.online; break;
-      case EdgeNodeStatus::Offline: ++health.offline; break;
-      case EdgeNodeStatus::Degraded: ++health.degraded; break;
-      case EdgeNodeStatus::Syncing: ++health.syncing; break;
-      case EdgeNodeStatus::Maintenance: ++health.maintenance; break;
+      case EdgeNodeStatus::Online:
+        ++health.online;
+        break;
+      case EdgeNodeStatus::Offline:
+        ++health.offline;
+        break;
+      case EdgeNodeStatus::Degraded:
+        ++health.degraded;
+        break;
+      case EdgeNodeStatus::Syncing:
+        ++health.syncing;
+        break;
+      case EdgeNodeStatus::Maintenance:
+        ++health.maintenance;
+        break;
     }
     if (node.is_healthy()) ++health.healthy_nodes;
     if (node.resources.is_overloaded()) ++health.overloaded_nodes;
@@ -606,9 +640,12 @@ std::vector<EdgeNode> EdgeCluster::nodes() const {
   std::vector<EdgeNode> result;
   {
     std::lock_guard lock(state_->mutex);
-    state_->nodes.for_each([&](std::string_view, const NodeEntry& entry) { result.push_back(state_->snapshot(entry)); });
+    state_->nodes.for_each([&](std::string_view, const NodeEntry& entry) {
+      result.push_back(state_->snapshot(entry));
+    });
   }
-  std::sort(result.begin(), result.end(), [](const EdgeNode& a, const EdgeNode& b) { return a.id < b.id; });
+  std::sort(result.begin(), result.end(),
+            [](const EdgeNode& a, const EdgeNode& b) { return a.id < b.id; });
   return result;
 }
 
@@ -695,7 +732,8 @@ std::string EdgeCluster::invoke(std::string_view function_id, std::string_view i
   return invoke_routed(function_id, input).result.output;
 }
 
-EdgeCluster::RoutedCall EdgeCluster::invoke_routed(std::string_view function_id, std::string_view input) {
+EdgeCluster::RoutedCall EdgeCluster::invoke_routed(std::string_view function_id,
+                                                   std::string_view input) {
   // A route can change between reading it and calling the node (a drain or a
   // move): the node then no longer has the function, or is no longer in
   // service, and we read the route again.
@@ -704,7 +742,8 @@ EdgeCluster::RoutedCall EdgeCluster::invoke_routed(std::string_view function_id,
   const Route* previous_route = nullptr;
   for (int attempt = 1;; ++attempt) {
     const Route* route = state_->routes.find(function_id);
-    if (route == nullptr) throw std::invalid_argument("unknown function '" + std::string(function_id) + "'");
+    if (route == nullptr)
+      throw std::invalid_argument("unknown function '" + std::string(function_id) + "'");
     const bool route_changed = std::exchange(previous_route, route) != route;
     NodeEntry* best = nullptr;
     bool best_healthy = false;
@@ -714,7 +753,8 @@ EdgeCluster::RoutedCall EdgeCluster::invoke_routed(std::string_view function_id,
       if (status != EdgeNodeStatus::Online && status != EdgeNodeStatus::Degraded) continue;
       const bool healthy = node->healthy.load(std::memory_order_relaxed);
       const double score = node->score.load(std::memory_order_relaxed);
-      if (best == nullptr || (healthy && !best_healthy) || (healthy == best_healthy && score < best_score)) {
+      if (best == nullptr || (healthy && !best_healthy) ||
+          (healthy == best_healthy && score < best_score)) {
         best = node;
         best_healthy = healthy;
         best_score = score;
@@ -722,15 +762,17 @@ EdgeCluster::RoutedCall EdgeCluster::invoke_routed(std::string_view function_id,
     }
     if (best == nullptr) {
       if (attempt < kAttempts && route_changed) continue;  // one more look at a fresh route
-      throw EdgeExecutionError("function '" + std::string(function_id) + "' cannot be served now: " +
-                               (route->nodes.empty() ? std::string("it is pending, no node qualifies for it")
-                                                     : "every node running it is offline or in maintenance"));
+      throw EdgeExecutionError(
+          "function '" + std::string(function_id) + "' cannot be served now: " +
+          (route->nodes.empty() ? std::string("it is pending, no node qualifies for it")
+                                : "every node running it is offline or in maintenance"));
     }
     try {
       return {best->id, best->runtime->invoke_detailed(function_id, input)};
     } catch (const std::invalid_argument&) {
       if (attempt == kAttempts) {
-        throw EdgeExecutionError("function '" + std::string(function_id) + "' kept moving while being called; try again");
+        throw EdgeExecutionError("function '" + std::string(function_id) +
+                                 "' kept moving while being called; try again");
       }
     }
   }

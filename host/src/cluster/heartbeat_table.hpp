@@ -55,7 +55,8 @@ class HeartbeatTable {
       const std::size_t used = std::min(kChunk, owners_.size() - chunk * kChunk);
       const auto& slots = chunks_[chunk]->slots;
       for (std::size_t i = 0; i < used; ++i) {
-        if (slots[i].load(std::memory_order_relaxed) < cutoff_ns) visit(owners_[chunk * kChunk + i]);
+        if (slots[i].load(std::memory_order_relaxed) < cutoff_ns)
+          visit(owners_[chunk * kChunk + i]);
       }
     }
   }

@@ -22,9 +22,8 @@ std::string status_rejection(EdgeNodeStatus status) {
 }  // namespace
 
 double load_score(const ResourceUsage& resources, std::size_t function_count, int max_functions) {
-  const double slots = max_functions > 0
-                           ? 100.0 * static_cast<double>(function_count) / max_functions
-                           : 100.0;
+  const double slots =
+      max_functions > 0 ? 100.0 * static_cast<double>(function_count) / max_functions : 100.0;
   return std::max({resources.cpu_percent, resources.memory_percent(), slots});
 }
 

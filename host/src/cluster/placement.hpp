@@ -26,10 +26,12 @@ double load_score(const ResourceUsage& resources, std::size_t function_count, in
 // Why the node cannot take a least-loaded placement of `function`, or nullopt
 // when it can: it must be Online, not overloaded, able to run the function,
 // with room (a node already running it has room for its new version).
-std::optional<std::string> least_loaded_rejection(const NodeLoad& load, const EdgeFunction& function);
+std::optional<std::string> least_loaded_rejection(const NodeLoad& load,
+                                                  const EdgeFunction& function);
 
 // Why the node cannot take a deploy_to_all copy: it must be Online or
 // Degraded, able to run the function, with room (or already run it).
-std::optional<std::string> deploy_to_all_rejection(const NodeLoad& load, const EdgeFunction& function);
+std::optional<std::string> deploy_to_all_rejection(const NodeLoad& load,
+                                                   const EdgeFunction& function);
 
 }  // namespace edge

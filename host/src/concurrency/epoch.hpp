@@ -67,7 +67,7 @@ class EpochDomain {
   struct alignas(64) ReaderSlot {
     std::atomic<std::uint64_t> epoch{0};  // 0: not reading
     std::atomic<bool> in_use{false};
-    ReaderSlot* next = nullptr;           // immutable once published
+    ReaderSlot* next = nullptr;  // immutable once published
   };
 
   // Hot path, used by EpochGuard. Defined inline for speed.

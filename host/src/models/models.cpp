@@ -10,11 +10,16 @@ namespace edge {
 
 std::string_view to_string(EdgeNodeStatus status) noexcept {
   switch (status) {
-    case EdgeNodeStatus::Online: return "online";
-    case EdgeNodeStatus::Offline: return "offline";
-    case EdgeNodeStatus::Degraded: return "degraded";
-    case EdgeNodeStatus::Syncing: return "syncing";
-    case EdgeNodeStatus::Maintenance: return "maintenance";
+    case EdgeNodeStatus::Online:
+      return "online";
+    case EdgeNodeStatus::Offline:
+      return "offline";
+    case EdgeNodeStatus::Degraded:
+      return "degraded";
+    case EdgeNodeStatus::Syncing:
+      return "syncing";
+    case EdgeNodeStatus::Maintenance:
+      return "maintenance";
   }
   return "unknown";
 }
@@ -65,8 +70,9 @@ nlohmann::json EdgeNode::to_json() const {
 
 bool EdgeFunction::can_run_on(const EdgeNode& node) const noexcept {
   return memory_mb <= node.resources.memory_max_mb &&
-         std::all_of(required_capabilities.begin(), required_capabilities.end(),
-                     [&](const std::string& capability) { return node.has_capability(capability); });
+         std::all_of(
+             required_capabilities.begin(), required_capabilities.end(),
+             [&](const std::string& capability) { return node.has_capability(capability); });
 }
 
 std::optional<std::string> EdgeFunction::unmet_requirement(const EdgeNode& node) const {

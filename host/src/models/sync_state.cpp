@@ -1,9 +1,9 @@
 #include <edge/errors.hpp>
 #include <edge/models.hpp>
 
+#include <openssl/evp.h>
 #include <array>
 #include <memory>
-#include <openssl/evp.h>
 
 namespace edge {
 namespace {

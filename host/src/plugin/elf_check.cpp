@@ -1,9 +1,9 @@
 #include "plugin/elf_check.hpp"
 
-#include <cstring>
 #include <elf.h>
-#include <fstream>
 #include <link.h>
+#include <cstring>
+#include <fstream>
 #include <vector>
 
 namespace edge {
@@ -29,8 +29,8 @@ std::optional<std::string> check_elf_file(const std::filesystem::path& file) {
   if (header.e_type != ET_DYN) return std::string("not a shared library (ELF type is not ET_DYN)");
   if (header.e_phentsize != sizeof(ElfW(Phdr))) return std::string("malformed program header size");
 
-  const std::uintmax_t headers_end =
-      static_cast<std::uintmax_t>(header.e_phoff) + std::uintmax_t{header.e_phnum} * header.e_phentsize;
+  const std::uintmax_t headers_end = static_cast<std::uintmax_t>(header.e_phoff) +
+                                     std::uintmax_t{header.e_phnum} * header.e_phentsize;
   if (headers_end > size) {
     return "truncated: program headers end at byte " + std::to_string(headers_end) + " of " +
            std::to_string(size);
@@ -41,7 +41,7 @@ std::optional<std::string> check_elf_file(const std::filesystem::path& file) {
                static_cast<std::streamsize>(segments.size() * sizeof(ElfW(Phdr))))) {
     return std::string("cannot read the program headers");
   }
-  for (const ElfW(Phdr)& segment : segments) {
+  for (const ElfW(Phdr) & segment : segments) {
     if (segment.p_type != PT_LOAD && segment.p_type != PT_DYNAMIC) continue;
     const std::uintmax_t end = static_cast<std::uintmax_t>(segment.p_offset) + segment.p_filesz;
     if (end > size) {

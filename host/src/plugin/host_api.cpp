@@ -29,7 +29,8 @@ LogSink& log_sink() {
 
 void log(const edge_call* call, edge_log_level level, const char* message, size_t size) {
   const std::string_view id = call != nullptr ? call->function_id : std::string_view("?");
-  const std::string_view text = message != nullptr ? std::string_view(message, size) : std::string_view();
+  const std::string_view text =
+      message != nullptr ? std::string_view(message, size) : std::string_view();
   // The plugin (C) may pass any int: copy the bits, never read `level` as
   // an edge_log_level.
   std::underlying_type_t<edge_log_level> raw = 0;

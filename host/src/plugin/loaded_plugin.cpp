@@ -56,19 +56,19 @@ CheckedLibrary open_and_check(const std::filesystem::path& file, const PluginSou
   }
   if (!checked.library->has(EDGE_PLUGIN_ENTRY_SYMBOL)) {
     refuse(source, "does not export the entry symbol '" EDGE_PLUGIN_ENTRY_SYMBOL
-                 "' (was it built with edge_add_plugin / EDGE_PLUGIN_EXPORT?)");
+                   "' (was it built with edge_add_plugin / EDGE_PLUGIN_EXPORT?)");
   }
   auto entry = checked.library->get<const edge_plugin_descriptor*()>(EDGE_PLUGIN_ENTRY_SYMBOL);
   const edge_plugin_descriptor* descriptor = entry();
   if (descriptor == nullptr) refuse(source, EDGE_PLUGIN_ENTRY_SYMBOL " returned a null descriptor");
   if (descriptor->abi_version != EDGE_ABI_VERSION) {
     refuse(source, "ABI version mismatch: the host expects " + std::to_string(EDGE_ABI_VERSION) +
-                     ", the plugin was built for " + std::to_string(descriptor->abi_version));
+                       ", the plugin was built for " + std::to_string(descriptor->abi_version));
   }
   if (descriptor->struct_size < EDGE_DESCRIPTOR_MIN_SIZE) {
-    refuse(source, "descriptor too small: struct_size is " + std::to_string(descriptor->struct_size) +
-                     " bytes, at least " + std::to_string(EDGE_DESCRIPTOR_MIN_SIZE) +
-                     " expected");
+    refuse(source, "descriptor too small: struct_size is " +
+                       std::to_string(descriptor->struct_size) + " bytes, at least " +
+                       std::to_string(EDGE_DESCRIPTOR_MIN_SIZE) + " expected");
   }
   if (descriptor->name == nullptr || descriptor->name[0] == '\0') {
     refuse(source, "descriptor has no name");

@@ -3,9 +3,9 @@
 // unloads the library.
 #pragma once
 
+#include <edge/sdk.h>
 #include <edge/errors.hpp>
 #include <edge/plugin.hpp>
-#include <edge/sdk.h>
 
 #include <chrono>
 #include <filesystem>

@@ -232,7 +232,8 @@ void FunctionMetrics::fill(FunctionStats& stats) const {
   }
   const Counts counts = sum_buckets(&Shard::buckets);
   stats.duration_histogram = to_histogram(counts, duration_sum);
-  stats.cold_start_histogram = to_histogram(sum_buckets(&Shard::cold_start_buckets), cold_start_sum);
+  stats.cold_start_histogram =
+      to_histogram(sum_buckets(&Shard::cold_start_buckets), cold_start_sum);
   std::uint64_t recorded = 0;
   for (auto count : counts) recorded += count;
   if (recorded == 0) return;
@@ -243,7 +244,8 @@ void FunctionMetrics::fill(FunctionStats& stats) const {
   stats.max_duration_ms = static_cast<double>(max_ns) * kMs;
   // The rank-th smallest duration's bucket midpoint, clamped to [min, max].
   const auto percentile = [&](double fraction) {
-    const auto rank = static_cast<std::uint64_t>(std::ceil(fraction * static_cast<double>(recorded)));
+    const auto rank =
+        static_cast<std::uint64_t>(std::ceil(fraction * static_cast<double>(recorded)));
     std::uint64_t seen = 0;
     for (std::size_t i = 0; i < counts.size(); ++i) {
       seen += counts[i];

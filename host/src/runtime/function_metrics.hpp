@@ -19,8 +19,8 @@ namespace edge {
 class LatencyBuckets {
  public:
   static constexpr int kSubBuckets = 16;
-  static constexpr int kFirstOctave = 6;   // values below 2^6 ns share bucket 0
-  static constexpr int kLastOctave = 40;   // about 1100 s
+  static constexpr int kFirstOctave = 6;  // values below 2^6 ns share bucket 0
+  static constexpr int kLastOctave = 40;  // about 1100 s
   static constexpr int kCount = (kLastOctave - kFirstOctave + 1) * kSubBuckets;
 
   static int index(std::int64_t nanoseconds) noexcept;
@@ -83,7 +83,8 @@ class FunctionMetrics {
     std::array<std::atomic<std::uint64_t>, LatencyBuckets::kCount> cold_start_buckets{};
   };
   using Counts = std::array<std::uint64_t, LatencyBuckets::kCount>;
-  Counts sum_buckets(std::array<std::atomic<std::uint64_t>, LatencyBuckets::kCount> Shard::*field) const;
+  Counts sum_buckets(
+      std::array<std::atomic<std::uint64_t>, LatencyBuckets::kCount> Shard::*field) const;
   // Shards are allocated on a thread's first call, so a deployed function
   // that is never called costs a few pointers.
   Shard& local() noexcept;

@@ -38,10 +38,12 @@ void validate_function(const EdgeFunction& function, bool require_plugin_file) {
             format_number(function.timeout_seconds));
   }
   if (function.max_in_flight < 0) {
-    invalid("max_in_flight must be 0 (no limit) or more, got " + std::to_string(function.max_in_flight));
+    invalid("max_in_flight must be 0 (no limit) or more, got " +
+            std::to_string(function.max_in_flight));
   }
   if (function.isolation == Isolation::Process) {
-    if (function.plugin.empty()) invalid("isolation 'process' needs a plugin, not a native handler");
+    if (function.plugin.empty())
+      invalid("isolation 'process' needs a plugin, not a native handler");
     if (function.max_workers < 1 || function.max_workers > kMaxWorkersLimit) {
       invalid("max_workers must be 1 to " + std::to_string(kMaxWorkersLimit) + ", got " +
               std::to_string(function.max_workers));

@@ -27,7 +27,7 @@ struct EdgeRuntime::State {
       : node(std::move(n)), store(std::move(s)), sandbox_(std::move(b)) {}
 
   mutable std::mutex node_mutex;
-  EdgeNode node;  // guarded by node_mutex
+  EdgeNode node;                             // guarded by node_mutex
   const std::shared_ptr<PluginStore> store;  // may be null: load by path
 
   // The sandbox for process isolation, made on first use if none was given.
@@ -83,7 +83,8 @@ namespace {
 // Throws PluginError when the plugin file is missing or quarantined.
 // `sandbox` is asked for only when the pool is made.
 template <class GetSandbox>
-sandbox::WorkerPool& worker_pool(FunctionVersion& version, const std::shared_ptr<PluginStore>& store,
+sandbox::WorkerPool& worker_pool(FunctionVersion& version,
+                                 const std::shared_ptr<PluginStore>& store,
                                  GetSandbox get_sandbox) {
   std::lock_guard lock(version.load_mutex);
   if (version.workers) return *version.workers;
@@ -119,7 +120,8 @@ sandbox::WorkerPool& worker_pool(FunctionVersion& version, const std::shared_ptr
       sandbox::WorkerPoolSettings{function.id, plugin,
                                   std::map<std::string, std::string>(function.environment.begin(),
                                                                      function.environment.end()),
-                                  function.timeout_seconds, function.memory_mb, function.max_workers},
+                                  function.timeout_seconds, function.memory_mb,
+                                  function.max_workers},
       version.metrics->sandbox);
   return *version.workers;
 }
@@ -127,8 +129,8 @@ sandbox::WorkerPool& worker_pool(FunctionVersion& version, const std::shared_ptr
 // One call in a worker process; the pool enforces the deadline.
 template <class GetSandbox>
 std::string run_isolated(FunctionVersion& version, const std::shared_ptr<PluginStore>& store,
-                         GetSandbox get_sandbox, std::string_view input,
-                         Clock::time_point deadline, bool& cold_start) {
+                         GetSandbox get_sandbox, std::string_view input, Clock::time_point deadline,
+                         bool& cold_start) {
   sandbox::WorkerPool& pool = worker_pool(version, store, get_sandbox);
   try {
     sandbox::WorkerPool::Result result = pool.call(input, deadline);
@@ -187,8 +189,7 @@ std::string run_handler(const FunctionVersion& version, std::string_view input) 
   } catch (const std::exception& error) {
     throw EdgeExecutionError("function '" + version.function.id + "' failed: " + error.what());
   } catch (...) {
-    throw EdgeExecutionError("function '" + version.function.id +
-                             "' failed: unknown exception");
+    throw EdgeExecutionError("function '" + version.function.id + "' failed: unknown exception");
   }
 }
 
@@ -228,7 +229,8 @@ EdgeRuntime::EdgeRuntime(EdgeNode node, std::shared_ptr<PluginStore> plugin_stor
 
 EdgeRuntime::EdgeRuntime(EdgeNode node, std::shared_ptr<PluginStore> plugin_store,
                          std::shared_ptr<Sandbox> sandbox)
-    : state_(std::make_unique<State>(std::move(node), std::move(plugin_store), std::move(sandbox))) {}
+    : state_(
+          std::make_unique<State>(std::move(node), std::move(plugin_store), std::move(sandbox))) {}
 
 EdgeRuntime::~EdgeRuntime() {
   // Callers guarantee no call is running on this runtime; earlier versions
@@ -376,8 +378,9 @@ bool EdgeRuntime::warm_up(std::string_view function_id) {
   if (version == nullptr) return false;
   if (version->function.isolation == Isolation::Process) {
     try {
-      worker_pool(*version, state_->store, [this] { return state_->sandbox(); })
-          .warm_up(Clock::now() + version->timeout);
+      worker_pool(*version, state_->store, [this] {
+        return state_->sandbox();
+      }).warm_up(Clock::now() + version->timeout);
     } catch (const PluginError& error) {
       version->set_last_error(error.what());
       throw;
@@ -425,7 +428,8 @@ FunctionStats EdgeRuntime::get_function_stats(std::string_view function_id) cons
   stats.last_error = version->last_error();
   if (version->function.isolation == Isolation::Process) fill_sandbox_stats(*version, stats);
   if (state_->store && !version->function.plugin.empty()) {
-    if (const auto quarantine = state_->store->quarantine_of(version->function.plugin, function_id)) {
+    if (const auto quarantine =
+            state_->store->quarantine_of(version->function.plugin, function_id)) {
       if (!stats.is_warm) {
         stats.quarantined = true;
         stats.quarantine_reason = quarantine->reason;
@@ -480,7 +484,9 @@ std::int64_t EdgeRuntime::in_flight() const {
   return total;
 }
 
-const std::shared_ptr<PluginStore>& EdgeRuntime::plugin_store() const noexcept { return state_->store; }
+const std::shared_ptr<PluginStore>& EdgeRuntime::plugin_store() const noexcept {
+  return state_->store;
+}
 
 std::uint64_t EdgeRuntime::cold_start_count() const {
   return state_->lifetime_totals().cold_starts;

@@ -412,7 +412,8 @@ FunctionSpec read_function(Loader& loader, const Value& item,
   }
   if (function.isolation != Isolation::Process && fields.find("max_workers") != nullptr) {
     const Value field = fields.value_of(*fields.find("max_workers"));
-    loader.context.fail(field.where, field.path + ": max_workers applies to isolation: process only");
+    loader.context.fail(field.where,
+                        field.path + ": max_workers applies to isolation: process only");
   }
 
   function.plugin = resolve_plugin(loader, plugin_value, plugin_text);

@@ -100,13 +100,11 @@ typedef struct edge_host_api {
    * general: use *value_size.
    * OWNERSHIP: the returned bytes are owned by the host and stay valid until
    * the current hook returns. */
-  const char* (*get_env)(const edge_call* call, const char* name,
-                         size_t* value_size);
+  const char* (*get_env)(const edge_call* call, const char* name, size_t* value_size);
 
   /* Writes `message[0..size)` to the host log at `level`, tagged with the
    * function id. OWNERSHIP: borrowed for the duration of the call. */
-  void (*log)(const edge_call* call, edge_log_level level, const char* message,
-              size_t size);
+  void (*log)(const edge_call* call, edge_log_level level, const char* message, size_t size);
 
   /* Milliseconds left before the call's deadline (its timeout_seconds), 0
    * once it has passed. Long-running plugins poll this and return
@@ -164,16 +162,14 @@ typedef struct edge_plugin_descriptor {
    * shutdown). On EDGE_ERROR the load fails with the message given to
    * set_error, and shutdown is not called. May be NULL.
    * OWNERSHIP: *instance is owned by the plugin; the host only carries it. */
-  edge_result (*init)(const edge_host_api* host, edge_call* call,
-                      void** instance);
+  edge_result (*init)(const edge_host_api* host, edge_call* call, void** instance);
 
   /* Handles one invocation. `input[0..input_size)` is borrowed for the
    * duration of the call (it may be NULL when input_size is 0). The result
    * goes through host->set_output; no output means an empty result.
    * Required. */
-  edge_result (*invoke)(void* instance, const edge_host_api* host,
-                        edge_call* call, const uint8_t* input,
-                        size_t input_size);
+  edge_result (*invoke)(void* instance, const edge_host_api* host, edge_call* call,
+                        const uint8_t* input, size_t input_size);
 
   /* Called once before the library is unloaded, after every call has
    * returned, if init succeeded (or was NULL). Frees the instance state.

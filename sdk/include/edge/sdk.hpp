@@ -220,7 +220,8 @@ edge_result invoke_class(void* instance, const edge_host_api* host, edge_call* c
   }
   return guarded(host, call, [&] {
     Context context(host, call);
-    return deliver(host, call, static_cast<T*>(instance)->invoke(as_view(input, input_size), context));
+    return deliver(host, call,
+                   static_cast<T*>(instance)->invoke(as_view(input, input_size), context));
   });
 }
 
@@ -334,12 +335,11 @@ constexpr const edge_plugin_descriptor& to_raw(const edge_plugin_descriptor& raw
 // Defines the exported entry symbol returning the descriptor built by the
 // argument (an edge::sdk::Descriptor or a plain edge_plugin_descriptor, which
 // must be a constant expression). Use once per plugin library.
-#define EDGE_EXPORT_PLUGIN(...)                                                   \
-  extern "C" EDGE_PLUGIN_EXPORT const edge_plugin_descriptor* edge_plugin_entry( \
-      void) noexcept {                                                           \
-    static constexpr edge_plugin_descriptor edge_sdk_descriptor =                \
-        ::edge::sdk::detail::to_raw(__VA_ARGS__);                                \
-    return &edge_sdk_descriptor;                                                 \
+#define EDGE_EXPORT_PLUGIN(...)                                                                  \
+  extern "C" EDGE_PLUGIN_EXPORT const edge_plugin_descriptor* edge_plugin_entry(void) noexcept { \
+    static constexpr edge_plugin_descriptor edge_sdk_descriptor =                                \
+        ::edge::sdk::detail::to_raw(__VA_ARGS__);                                                \
+    return &edge_sdk_descriptor;                                                                 \
   }
 
 // Exports `handler` (std::string(std::string_view, edge::sdk::Context&)) with
