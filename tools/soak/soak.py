@@ -24,8 +24,9 @@ BUILD_DIR/plugins (hot replaces never touch the build). For --duration seconds:
 
 At the end it checks: every request was answered as documented; after the warm-up (--warmup,
 default max(20 s, 20 % of the run)) RSS and descriptor counts of the host and the zygote grew
-less than 5 % (median of the first 10 samples after the warm-up against the median of the last
-10; windows of 10 % of the samples on long runs) and the counts of processes and cached plugin
+less than 5 % (the host's RSS: 25 % when the warm-up is shorter than the ~3-minute ramp of its
+RSS; median of the first 10 samples after the warm-up against the median of the last 10; windows
+of 10 % of the samples on long runs) and the counts of processes and cached plugin
 copies did not grow; the host's invocation counts equal what was sent (see
 check_invocation_counts for what the host can guarantee across drains); /v1/health adds up;
 /metrics parses; the host exits 0 on SIGTERM and leaves no worker behind. It prints a report,
@@ -58,6 +59,7 @@ PINNED_NODE = "n1"           # never drained: calls pinned here are counted exac
 DRAINED_NODES = ["n2", "n3"]  # drained and resumed in turn
 MAX_EXAMPLES = 10
 LATENCY_SAMPLES = 100000
+RSS_RAMP_SECONDS = 300
 
 # The process-isolated calls that must succeed get 5 s rather than the plugins' 1 s: a cold
 # start behind a queue on a loaded CI machine must not turn into a 504.
@@ -778,7 +780,8 @@ def render_section(summary):
         "",
         f"Resources after the warm-up ({s['warmup_seconds']:g} s): median of the first "
         f"{window} one-second samples after it against the median of the last {window} "
-        f"(limit: growth < 5 %; processes and cache files must not grow).",
+        f"(limit: growth < {(s['resources'].get('rss_kib') or {}).get('limit_percent', 5.0):g} % for the "
+        f"host's RSS, < 5 % for the rest; processes and cache files must not grow).",
         "",
         "| What | After warm-up | End | Growth | Range after warm-up |",
         "|---|---|---|---|---|",
@@ -988,16 +991,24 @@ def main():
     resources = {key: growth(sampler.samples, key, warmup_end)
                  for key in ("rss_kib", "fds", "zygote_rss_kib", "zygote_fds", "processes",
                              "threads", "cache_files")}
-    for key, label in (("rss_kib", "host RSS"), ("fds", "host fds"),
-                       ("zygote_rss_kib", "zygote RSS"), ("zygote_fds", "zygote fds")):
+    # The host's RSS climbs for its first ~3 minutes under this load and is flat after that
+    # (the hour run in BENCHMARKS.md: 11.1 MB at 10 s, 12.1 MB at 180 s, 12.3 MB at 60 min).
+    # A run too short to get past that ramp (CI's two minutes, the test suite's 20 s) can only
+    # catch a gross leak: its RSS limit is 25 %; the 5 % limit holds from RSS_RAMP_SECONDS on.
+    rss_limit = 5.0 if warmup >= RSS_RAMP_SECONDS else 25.0
+    for key, label, limit in (("rss_kib", "host RSS", rss_limit), ("fds", "host fds", 5.0),
+                              ("zygote_rss_kib", "zygote RSS", 5.0),
+                              ("zygote_fds", "zygote fds", 5.0)):
         g = resources[key]
         if g is None:
             failures.add("resources", f"{label}: too few samples after the warm-up")
+            continue
+        g["limit_percent"] = limit
         # Descriptor counts are small integers that move with connections and workers (the
         # zygote holds ~10): one descriptor more is noise, not 10 % growth.
-        elif g["growth_percent"] >= 5.0 and not (key.endswith("fds") and g["end"] - g["warm"] <= 1):
+        if g["growth_percent"] >= limit and not (key.endswith("fds") and g["end"] - g["warm"] <= 1):
             failures.add("resources", f"{label} grew {g['growth_percent']:.1f} % "
-                         f"({g['warm']:g} -> {g['end']:g})")
+                         f"({g['warm']:g} -> {g['end']:g}; limit {limit:g} %)")
     for key, label in (("processes", "processes under the host"),
                        ("cache_files", "files in the plugin cache")):
         # Workers come and go (crashes, timeouts, replaces), cached plugin copies with the
