@@ -374,3 +374,17 @@ TEST_CASE("in_flight counts running calls, also on a function undeployed meanwhi
   call.join();
   CHECK(runtime.in_flight() == 0);
 }
+
+TEST_CASE("a call running when its function is undeployed still counts in the runtime's totals") {
+  EdgeRuntime runtime = make_runtime();
+  runtime.deploy(plugin_function("slow", "sleep"));
+  REQUIRE(runtime.invoke("slow", "0") == "slept 0");
+  std::thread call([&] { CHECK(runtime.invoke("slow", "300") == "slept 300"); });
+  while (runtime.in_flight() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  REQUIRE(runtime.undeploy("slow"));  // what a drain does
+  CHECK(runtime.in_flight() == 1);
+  call.join();
+  CHECK(runtime.in_flight() == 0);
+  CHECK(runtime.total_invocations() == 2);
+  CHECK(runtime.cold_start_count() == 1);
+}

@@ -40,14 +40,53 @@ struct EdgeRuntime::State {
   std::mutex write_mutex;  // serialises deploy/undeploy (writers of `functions`)
   concurrency::ReadMostlyMap<FunctionVersion> functions;
   // Counts of functions undeployed from this runtime, so the runtime's totals
-  // stay cumulative. Guarded by write_mutex; read with relaxed loads.
+  // stay cumulative. Written under write_mutex or departed_mutex; read with
+  // relaxed loads.
   std::atomic<std::uint64_t> retired_invocations{0};
   std::atomic<std::uint64_t> retired_cold_starts{0};
   std::atomic<std::uint64_t> retired_errors{0};
 
+  void retire(const FunctionMetrics::Totals& counts) {
+    retired_invocations.fetch_add(counts.invocations, std::memory_order_relaxed);
+    retired_cold_starts.fetch_add(counts.cold_starts, std::memory_order_relaxed);
+    retired_errors.fetch_add(counts.errors, std::memory_order_relaxed);
+  }
+
+  // Metrics of undeployed functions, with what was already retired of them:
+  // calls that were running (or about to start) on the undeployed version
+  // still count when they return (a drain must not lose them from the
+  // totals), and in_flight() sees them until then. An entry goes once its
+  // version is destroyed (the list then holds the only reference): epoch-based
+  // reclamation destroys a version only after every call that could see it
+  // has left, so nothing can be counted on it any more.
+  struct Departed {
+    std::shared_ptr<FunctionMetrics> metrics;
+    FunctionMetrics::Totals retired;
+  };
+  std::mutex departed_mutex;
+  std::vector<Departed> departed;  // guarded by departed_mutex
+
+  // Retires what departed functions counted since, and forgets those whose
+  // version is gone. Returns the calls they still run.
+  std::int64_t settle_departed() {
+    std::int64_t running = 0;
+    std::lock_guard lock(departed_mutex);
+    std::erase_if(departed, [&](Departed& entry) {
+      const bool version_gone = entry.metrics.use_count() == 1;  // read before the counts
+      const FunctionMetrics::Totals now = entry.metrics->totals();
+      retire({now.invocations - entry.retired.invocations, now.errors - entry.retired.errors, 0,
+              now.cold_starts - entry.retired.cold_starts, 0});
+      entry.retired = now;
+      running += std::max<std::int64_t>(now.in_flight, 0);
+      return version_gone;
+    });
+    return running;
+  }
+
   // The runtime's cumulative counts: undeployed functions' plus the
   // deployed ones', in one pass.
-  FunctionMetrics::Totals lifetime_totals() const {
+  FunctionMetrics::Totals lifetime_totals() {
+    settle_departed();
     FunctionMetrics::Totals totals;
     totals.invocations = retired_invocations.load(std::memory_order_relaxed);
     totals.cold_starts = retired_cold_starts.load(std::memory_order_relaxed);
@@ -61,11 +100,6 @@ struct EdgeRuntime::State {
     });
     return totals;
   }
-
-  // Metrics of undeployed functions whose calls were still running, so that
-  // in_flight() sees them until they return.
-  mutable std::mutex departed_mutex;
-  mutable std::vector<std::shared_ptr<FunctionMetrics>> departed;  // guarded by departed_mutex
 
  private:
   std::mutex sandbox_mutex_;
@@ -291,17 +325,14 @@ bool EdgeRuntime::undeploy(std::string_view function_id) {
       const FunctionVersion* current = state_->functions.find(function_id);
       if (current == nullptr) return false;
       const FunctionMetrics::Totals totals = current->metrics->totals();
-      state_->retired_invocations.fetch_add(totals.invocations, std::memory_order_relaxed);
-      state_->retired_cold_starts.fetch_add(totals.cold_starts, std::memory_order_relaxed);
-      state_->retired_errors.fetch_add(totals.errors, std::memory_order_relaxed);
-      if (totals.in_flight > 0) {
-        std::lock_guard departed_lock(state_->departed_mutex);
-        state_->departed.push_back(current->metrics);
-      }
+      state_->retire(totals);
+      std::lock_guard departed_lock(state_->departed_mutex);
+      state_->departed.push_back({current->metrics, totals});
     }
     state_->functions.erase(function_id);
   }
   EpochDomain::global().reclaim();
+  state_->settle_departed();  // forgets the versions reclamation destroyed
   return true;
 }
 
@@ -468,15 +499,7 @@ std::uint64_t EdgeRuntime::total_invocations() const {
 }
 
 std::int64_t EdgeRuntime::in_flight() const {
-  std::int64_t total = 0;
-  {
-    std::lock_guard lock(state_->departed_mutex);
-    std::erase_if(state_->departed, [&](const std::shared_ptr<FunctionMetrics>& metrics) {
-      const std::int64_t running = metrics->in_flight();
-      total += running;
-      return running <= 0;
-    });
-  }
+  std::int64_t total = state_->settle_departed();
   EpochGuard guard;
   state_->functions.for_each([&](std::string_view, const FunctionVersion& version) {
     total += version.metrics->in_flight();
