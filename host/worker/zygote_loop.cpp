@@ -15,9 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -84,15 +86,14 @@ class ZygoteLoop {
         watched.push_back({worker.output.get(), POLLIN, 0});
         owners.push_back(pid);
       }
-      // A spare is forked when nothing happened for a millisecond: not while
-      // the worker just started is loading its plugin on the other core.
-      const int timeout_ms = spare_wanted_ ? 1 : (pending_removal_.empty() ? -1 : 5);
+      // Spares are forked when nothing happened for a millisecond: not while
+      // the worker just started loads its plugin on the other core. Two are
+      // kept, so that cold starts in quick succession find one ready.
+      const bool spares_wanted = have_request_ && spares_.size() < kSpares;
+      const int timeout_ms = spares_wanted ? 1 : (pending_removal_.empty() ? -1 : 5);
       const int ready = ::poll(watched.data(), watched.size(), timeout_ms);
       if (ready < 0 && errno != EINTR) return 1;
-      if (ready == 0 && spare_wanted_) {
-        spare_wanted_ = false;
-        prepare_spare(last_request_);
-      }
+      if (ready == 0 && spares_wanted) prepare_spare(last_request_);
       for (std::size_t index = 2; index < watched.size(); ++index) {
         if (watched[index].revents != 0) forward_output(owners[index - 2]);
       }
@@ -130,7 +131,7 @@ class ZygoteLoop {
     if (channel >= 0) {
       ::close(channel);
       deliver_assignment();
-      spare_wanted_ = true;  // forked once the zygote is idle (see run())
+      have_request_ = true;  // spares like it are forked once the zygote is idle (see run())
     }
     return true;
   }
@@ -218,8 +219,16 @@ class ZygoteLoop {
   // Forks a worker for `request` (a spare's, when one fits); returns the
   // host's end of its channel, or -1 with reply.error set.
   int spawn(const sandbox::SpawnRequest& request, sandbox::SpawnReply& reply) {
-    if (spare_ && spare_->memory_cgroup == request.memory_cgroup &&
-        spare_->pids_cgroup == request.pids_cgroup && spare_->seccomp == request.seccomp) {
+    // Spares made for another configuration (cgroups, seccomp) go.
+    std::erase_if(spares_, [&](Spare& spare) {
+      if (spare.memory_cgroup == request.memory_cgroup &&
+          spare.pids_cgroup == request.pids_cgroup && spare.seccomp == request.seccomp) {
+        return false;
+      }
+      discard(spare);
+      return true;
+    });
+    if (!spares_.empty()) {
       if (const int channel = assign_spare(request, reply); channel >= 0) return channel;
     }
     std::vector<sandbox::WorkerCgroup> groups;
@@ -248,8 +257,8 @@ class ZygoteLoop {
   // once awake, does not delay that reply on a busy CPU). -1 (and no spare)
   // if the limits cannot be set.
   int assign_spare(const sandbox::SpawnRequest& request, sandbox::SpawnReply& reply) {
-    Spare spare = std::move(*spare_);
-    spare_.reset();
+    Spare spare = std::move(spares_.front());
+    spares_.pop_front();
     try {
       set_limits(request, spare.groups);
     } catch (const std::exception&) {
@@ -285,9 +294,15 @@ class ZygoteLoop {
     }
   }
 
-  // After a spawn: fork the spare for the next one, like `request`.
+  // Kills a spare that will not be used (reaped as an unknown child) and
+  // removes its cgroups.
+  void discard(Spare& spare) {
+    ::kill(-spare.pid, SIGKILL);
+    for (sandbox::WorkerCgroup& group : spare.groups) pending_removal_.push_back(std::move(group));
+  }
+
+  // Forks one more spare, made like `request`.
   void prepare_spare(const sandbox::SpawnRequest& request) {
-    if (spare_) return;
     Spare spare;
     int assignment[2];
     if (::pipe2(assignment, O_CLOEXEC) != 0) return;
@@ -308,7 +323,7 @@ class ZygoteLoop {
     spare.memory_cgroup = request.memory_cgroup;
     spare.pids_cgroup = request.pids_cgroup;
     spare.seccomp = request.seccomp;
-    spare_ = std::move(spare);
+    spares_.push_back(std::move(spare));
   }
 
   void forward_output(pid_t pid) {
@@ -343,10 +358,13 @@ class ZygoteLoop {
     }
     int status = 0;
     for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
-      if (spare_ && pid == spare_->pid) {  // died before it was needed
-        for (sandbox::WorkerCgroup& group : spare_->groups)
+      const auto spare =
+          std::find_if(spares_.begin(), spares_.end(),
+                       [pid](const Spare& candidate) { return candidate.pid == pid; });
+      if (spare != spares_.end()) {  // died before it was needed
+        for (sandbox::WorkerCgroup& group : spare->groups)
           pending_removal_.push_back(std::move(group));
-        spare_.reset();
+        spares_.erase(spare);
         continue;
       }
       const auto found = workers_.find(pid);
@@ -375,12 +393,8 @@ class ZygoteLoop {
   }
 
   void shut_down() {
-    if (spare_) {
-      ::kill(-spare_->pid, SIGKILL);
-      for (sandbox::WorkerCgroup& group : spare_->groups)
-        pending_removal_.push_back(std::move(group));
-      spare_.reset();
-    }
+    for (Spare& spare : spares_) discard(spare);
+    spares_.clear();
     for (auto& [pid, worker] : workers_) ::kill(-pid, SIGKILL);
     for (auto& [pid, worker] : workers_) {
       for (sandbox::WorkerCgroup& group : worker.groups) {
@@ -405,7 +419,9 @@ class ZygoteLoop {
   std::uint64_t sequence_ = 0;
   std::string request_buffer_;  // reused: a request is at most kMaxRequest bytes
   sandbox::SpawnRequest last_request_;
-  std::optional<Spare> spare_;
+  static constexpr std::size_t kSpares = 2;
+  std::deque<Spare> spares_;   // oldest first
+  bool have_request_ = false;  // last_request_ says what spares are made like
   // A spare's request, held until the host has its reply.
   struct Assignment {
     pid_t pid = 0;
@@ -413,7 +429,6 @@ class ZygoteLoop {
     std::string frame;
   };
   std::optional<Assignment> assignment_;
-  bool spare_wanted_ = false;
 };
 
 }  // namespace

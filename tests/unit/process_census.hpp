@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@ namespace edge::test {
 struct ProcessInfo {
   pid_t pid = 0;
   pid_t parent = 0;
+  pid_t group = 0;  // process group
   char state = '?';
 };
 
@@ -33,7 +35,12 @@ inline std::vector<ProcessInfo> all_processes() {
     ProcessInfo info;
     info.pid = static_cast<pid_t>(std::stol(name));
     info.state = text[close + 2];
-    info.parent = static_cast<pid_t>(std::stol(text.substr(close + 4)));
+    std::istringstream fields(text.substr(close + 4));
+    long parent = 0;
+    long group = 0;
+    fields >> parent >> group;
+    info.parent = static_cast<pid_t>(parent);
+    info.group = static_cast<pid_t>(group);
     processes.push_back(info);
   }
   return processes;

@@ -80,11 +80,17 @@ bool eventually(Condition condition, std::chrono::milliseconds limit = std::chro
   return condition();
 }
 
-// After every worker ended: the zygote has at most its idle spare (forked
-// for the next cold start) as a child, and the spare has none.
-bool only_the_spare_left(const Sandbox& sandbox) {
+// After every worker ended: the zygote's children are only its two idle
+// spares (forked for the next cold starts): each leads its own process
+// group and has no child. An orphan of plugin code would be a third child,
+// or one in a worker's group.
+bool only_the_spares_left(const Sandbox& sandbox) {
   const std::vector<test::ProcessInfo> children = test::children_of(sandbox.zygote_pid());
-  return children.empty() || (children.size() == 1 && test::children_of(children[0].pid).empty());
+  if (children.size() != 2) return false;
+  for (const test::ProcessInfo& child : children) {
+    if (child.group != child.pid || !test::children_of(child.pid).empty()) return false;
+  }
+  return true;
 }
 
 bool cgroups_in_force(const Sandbox& sandbox) {
@@ -113,9 +119,9 @@ TEST_CASE("a process-isolated function runs in a worker and keeps it warm") {
   CHECK(stats.cold_starts == 1);
   CHECK(stats.breaker == "closed");
   CHECK(stats.memory_limit == sandbox->memory_limit_mode());
-  // The worker is the zygote's child, not ours (beside it: the spare the
-  // zygote forks for the next cold start).
-  CHECK(eventually([&] { return test::children_of(sandbox->zygote_pid()).size() == 2; }));
+  // The worker is the zygote's child, not ours (beside it: the two spares the
+  // zygote forks for the next cold starts).
+  CHECK(eventually([&] { return test::children_of(sandbox->zygote_pid()).size() == 3; }));
 }
 
 TEST_CASE("warm_up starts a worker before the first call") {
@@ -168,7 +174,7 @@ TEST_CASE("a call past its deadline kills the worker at the deadline") {
   const FunctionStats stats = runtime.get_function_stats("spin");
   CHECK(stats.timeout_kills == 1);
   CHECK(stats.timeouts == 1);
-  CHECK(eventually([&] { return only_the_spare_left(*sandbox); }));
+  CHECK(eventually([&] { return only_the_spares_left(*sandbox); }));
 }
 
 TEST_CASE("a timeout also ends what the plugin forked") {
@@ -176,11 +182,11 @@ TEST_CASE("a timeout also ends what the plugin forked") {
   EdgeRuntime runtime = make_runtime(sandbox);
   runtime.deploy(isolated("misbehave", fixture("misbehave"), 0.3));
   CHECK_THROWS_AS(runtime.invoke("misbehave", "fork-sleep"), TimeoutError);
-  CHECK(eventually([&] { return only_the_spare_left(*sandbox); }));
+  CHECK(eventually([&] { return only_the_spares_left(*sandbox); }));
   if (cgroups_in_force(*sandbox)) {
     // A child that left the process group is still in the worker's cgroup.
     CHECK_THROWS_AS(runtime.invoke("misbehave", "detach-spin"), TimeoutError);
-    CHECK(eventually([&] { return only_the_spare_left(*sandbox); }));
+    CHECK(eventually([&] { return only_the_spares_left(*sandbox); }));
   }
 }
 
@@ -394,8 +400,8 @@ TEST_CASE("1,000 crashing calls leave no zombie, no orphan and no leaked descrip
     CHECK(runtime.invoke("echo", "alive") == "alive");
     CHECK(test::open_descriptors() == descriptors);
     const pid_t zygote = sandbox->zygote_pid();
-    // Only the echo worker (and the spare) remain, and nothing is a zombie.
-    CHECK(eventually([&] { return test::children_of(zygote).size() == 2; }));
+    // Only the echo worker (and the two spares) remain, and nothing is a zombie.
+    CHECK(eventually([&] { return test::children_of(zygote).size() == 3; }));
     CHECK(test::zombie_children_of(zygote) == 0);
     CHECK(runtime.get_function_stats("crash").crashes == 1000);
   }
