@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -86,14 +87,25 @@ class ZygoteLoop {
         watched.push_back({worker.output.get(), POLLIN, 0});
         owners.push_back(pid);
       }
-      // Spares are forked when nothing happened for a millisecond: not while
-      // the worker just started loads its plugin on the other core. Two are
-      // kept, so that cold starts in quick succession find one ready.
+      // Spares are forked from half a millisecond after the last spawn on:
+      // not while the worker just started loads its plugin on the other
+      // core, but before the next cold start in a quick series. Two are
+      // kept, one forked per turn of the loop.
       const bool spares_wanted = have_request_ && spares_.size() < kSpares;
-      const int timeout_ms = spares_wanted ? 1 : (pending_removal_.empty() ? -1 : 5);
-      const int ready = ::poll(watched.data(), watched.size(), timeout_ms);
+      timespec wait{};
+      timespec* timeout = nullptr;
+      if (spares_wanted) {
+        const auto left =
+            std::max(Clock::duration::zero(), last_spawn_ + kSpareDelay - Clock::now());
+        wait.tv_nsec = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+        timeout = &wait;
+      } else if (!pending_removal_.empty()) {
+        wait.tv_nsec = 5'000'000;
+        timeout = &wait;
+      }
+      const int ready = ::ppoll(watched.data(), watched.size(), timeout, nullptr);
       if (ready < 0 && errno != EINTR) return 1;
-      if (ready == 0 && spares_wanted) prepare_spare(last_request_);
+      if (spares_wanted && Clock::now() >= last_spawn_ + kSpareDelay) prepare_spare(last_request_);
       for (std::size_t index = 2; index < watched.size(); ++index) {
         if (watched[index].revents != 0) forward_output(owners[index - 2]);
       }
@@ -131,7 +143,8 @@ class ZygoteLoop {
     if (channel >= 0) {
       ::close(channel);
       deliver_assignment();
-      have_request_ = true;  // spares like it are forked once the zygote is idle (see run())
+      have_request_ = true;  // spares are made like it (see run())
+      last_spawn_ = Clock::now();
     }
     return true;
   }
@@ -422,6 +435,9 @@ class ZygoteLoop {
   static constexpr std::size_t kSpares = 2;
   std::deque<Spare> spares_;   // oldest first
   bool have_request_ = false;  // last_request_ says what spares are made like
+  using Clock = std::chrono::steady_clock;
+  static constexpr auto kSpareDelay = std::chrono::microseconds(500);
+  Clock::time_point last_spawn_{};
   // A spare's request, held until the host has its reply.
   struct Assignment {
     pid_t pid = 0;
