@@ -495,13 +495,12 @@ def main():
       f"by scanning `/proc` at every start), without seccomp {fmt_ns(confinement_p50['no_seccomp'])}, "
       f"without both {fmt_ns(confinement_p50['neither'])}.")
     w(f"- **Isolated warm call** ({fmt_ns(sandbox_warm)}): one Invoke frame to the worker and "
-      f"one Output frame back; the host thread's own CPU time is {fmt_ns(sandbox_warm_cpu)}, the "
-      f"rest is waiting for the worker to be woken, run and answer. A bare 16-byte round trip to "
-      f"a forked child over the same kind of socketpair costs {fmt_ns(socket_round_trip)} here, "
-      f"so the sandbox's framing and bookkeeping add "
-      f"{fmt_ns(max(sandbox_warm - socket_round_trip, 0))}; the rest is the two cross-process "
-      f"wake-ups, which are slow on this 2-vCPU virtual machine and much slower when other work "
-      f"keeps its CPUs busy.")
+      f"one Output frame back. Both sides look for the next frame for up to 30 µs before they "
+      f"sleep, so in a stream of calls neither the host thread nor the worker sleeps and wakes "
+      f"(the host thread's CPU time, {fmt_ns(sandbox_warm_cpu)}, is mostly that polling). The "
+      f"baseline is a plain blocking 16-byte round trip to a forked child over a socketpair: "
+      f"{fmt_ns(socket_round_trip)}, two sleeps and two wake-ups, which on this virtual machine "
+      f"cost far more than the work.")
     w(f"- **Timeout kill** (p50 {fmt_ns(kill_p50)}, p99 {fmt_ns(kill_p99)}): the calling "
       f"thread waits in `ppoll` with the deadline as its timeout, then sends `SIGKILL` to the "
       f"worker's process group and throws; it does not wait for the worker to be reaped. The "
