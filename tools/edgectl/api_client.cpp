@@ -12,7 +12,10 @@ bool is_success(int status) { return status >= 200 && status < 300; }
 std::string first_line(const std::string& body) {
   std::string line = body.substr(0, body.find('\n'));
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (line.size() > 120) line = line.substr(0, 117) + "...";
+  if (line.size() > 120) {
+    line.resize(117);
+    line += "...";
+  }
   return line;
 }
 

@@ -17,7 +17,7 @@ namespace edgectl {
 // something else that is not a success (code "http_<status>" then).
 class ServerError : public std::runtime_error {
  public:
-  ServerError(int status, std::string code, std::string message)
+  ServerError(int status, std::string code, const std::string& message)
       : std::runtime_error(code + ": " + message), status_(status), code_(std::move(code)) {}
   int status() const noexcept { return status_; }
   const std::string& code() const noexcept { return code_; }

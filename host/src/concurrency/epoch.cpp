@@ -70,7 +70,9 @@ std::size_t EpochDomain::reclaim() {
     ready.assign(split, retired_.end());
     retired_.erase(split, retired_.end());
   }
-  // Destructors run without the lock: they may retire more objects.
+  // Destructors run without the lock: they may retire more objects. (`ready`
+  // is a copy, not a view of retired_.)
+  // cppcheck-suppress invalidContainer
   for (const Retired& item : ready) item.destroy(item.object);
   return ready.size();
 }

@@ -61,7 +61,8 @@ std::optional<std::string> own_group(std::string_view controller) {
     const std::string path = line.substr(second + 1);
     if (controller.empty()
             ? controllers.empty() && line.compare(0, first, "0") == 0
-            : (controllers == controller || controllers.find(std::string(controller) + ",") == 0 ||
+            : (controllers == controller ||
+               controllers.starts_with(std::string(controller) + ",") ||
                controllers.find("," + std::string(controller)) != std::string::npos)) {
       return path;
     }

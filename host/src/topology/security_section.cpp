@@ -5,15 +5,6 @@
 namespace edge::topology_internal {
 namespace {
 
-// A plain (unquoted) true or false.
-bool read_bool(const ConfigContext& context, const Value& value) {
-  if (value.node.IsScalar() && value.node.Tag() != "!") {
-    if (value.node.Scalar() == "true") return true;
-    if (value.node.Scalar() == "false") return false;
-  }
-  context.fail(value.where, value.path + ": expected true or false, got " + describe(value.node));
-}
-
 std::vector<std::filesystem::path> read_trusted_keys(const ConfigContext& context,
                                                      const Value& list,
                                                      const std::filesystem::path& folder) {
@@ -49,10 +40,10 @@ PluginSecurityPolicy read_security(const ConfigContext& context, const MapReader
     if (field.key == "trusted_keys") {
       policy.trusted_keys = read_trusted_keys(context, value, folder);
     } else if (field.key == "require_signatures") {
-      policy.require_signatures = read_bool(context, value);
+      policy.require_signatures = read_boolean(context, value);
       require_position = value.where;
     } else {
-      policy.allow_writable_plugins = read_bool(context, value);
+      policy.allow_writable_plugins = read_boolean(context, value);
     }
   }
   if (policy.require_signatures && policy.trusted_keys.empty()) {

@@ -351,6 +351,8 @@ void check_pin(Loader& loader, const Value& value, const EdgeFunction& function)
       loader.context.fail(value.where, value.path + ": cannot hash the plugin: " + error.what());
     }
   }
+  // fail() does not return, so `hash` is valid here.
+  // cppcheck-suppress derefInvalidIteratorRedundantCheck
   if (hash->second != function.plugin_sha256) {
     loader.context.fail(value.where, value.path + ": " +
                                          pin_mismatch_message(function.plugin, hash->second,
