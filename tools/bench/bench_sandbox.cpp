@@ -179,22 +179,8 @@ void BM_Sandbox_ColdStart_FirstInvoke(benchmark::State& state) {
 void BM_Sandbox_ColdStart_Breakdown(benchmark::State& state) {
   edge::Sandbox& shared = sandbox();
   edge::Sandbox::State& internals = shared.state();
-  edge::sandbox::SpawnRequest request;
-  request.function_id = "echo";
-  request.plugin_path = edge::bench::plugin_path("echo").string();
-  request.memory_limit_bytes = 64ull * 1024 * 1024;
-  if (internals.memory_cgroup) {
-    request.memory_cgroup = internals.memory_cgroup->directory.string();
-    request.memory_cgroup_version =
-        internals.memory_cgroup->version == edge::sandbox::CgroupVersion::V2 ? "2" : "1";
-  } else {
-    request.address_space_limit = true;
-  }
-  if (internals.pids_cgroup) request.pids_cgroup = internals.pids_cgroup->directory.string();
-  request.max_processes = internals.options.max_processes;
-  request.max_open_files = internals.options.max_open_files;
-  request.output_limit_bytes = static_cast<std::uint32_t>(internals.options.output_limit_bytes);
-  request.seccomp = internals.options.seccomp;
+  edge::sandbox::SpawnRequest request =
+      internals.spawn_request("echo", edge::bench::plugin_path("echo"), 64);
   double spawn_seconds = 0;
   double load_seconds = 0;
   double call_seconds = 0;

@@ -56,6 +56,28 @@ Sandbox::State::State(SandboxOptions sandbox_options, sandbox::Zygote::OutputHan
   process_limit_mode = pids_cgroup ? pids_cgroup->describe("pids") : "RLIMIT_NPROC";
 }
 
+sandbox::SpawnRequest Sandbox::State::spawn_request(std::string function_id,
+                                                    const std::filesystem::path& plugin,
+                                                    double memory_mb) const {
+  sandbox::SpawnRequest request;
+  request.function_id = std::move(function_id);
+  request.plugin_path = plugin.string();
+  request.memory_limit_bytes = static_cast<std::uint64_t>(memory_mb * 1024 * 1024);
+  if (memory_cgroup) {
+    request.memory_cgroup = memory_cgroup->directory.string();
+    request.memory_cgroup_version =
+        memory_cgroup->version == sandbox::CgroupVersion::V2 ? "2" : "1";
+  } else {
+    request.address_space_limit = true;
+  }
+  if (pids_cgroup) request.pids_cgroup = pids_cgroup->directory.string();
+  request.max_processes = options.max_processes;
+  request.max_open_files = options.max_open_files;
+  request.output_limit_bytes = static_cast<std::uint32_t>(options.output_limit_bytes);
+  request.seccomp = options.seccomp;
+  return request;
+}
+
 namespace {
 
 SandboxOptions with_worker_binary(SandboxOptions options) {

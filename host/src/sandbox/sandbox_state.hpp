@@ -19,6 +19,12 @@ struct Sandbox::State {
   sandbox::Zygote zygote;
 
   State(SandboxOptions sandbox_options, sandbox::Zygote::OutputHandler on_output);
+
+  // A worker for `function_id` loading `plugin`, confined by what this
+  // sandbox enforces (its cgroups or rlimits, its options) and held to
+  // `memory_mb`. The caller sets environment and init budget.
+  sandbox::SpawnRequest spawn_request(std::string function_id, const std::filesystem::path& plugin,
+                                      double memory_mb) const;
 };
 
 }  // namespace edge

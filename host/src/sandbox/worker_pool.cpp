@@ -39,25 +39,11 @@ WorkerPool::WorkerPool(std::shared_ptr<Sandbox> sandbox, WorkerPoolSettings sett
 WorkerPool::~WorkerPool() = default;
 
 SpawnRequest WorkerPool::spawn_request(Clock::time_point deadline) const {
-  const Sandbox::State& state = sandbox_->state();
-  SpawnRequest request;
-  request.function_id = settings_.function_id;
-  request.plugin_path = settings_.plugin.string();
+  SpawnRequest request =
+      sandbox_->state().spawn_request(settings_.function_id, settings_.plugin, settings_.memory_mb);
   request.environment = settings_.environment;
   request.init_budget_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now()).count();
-  request.memory_limit_bytes = static_cast<std::uint64_t>(settings_.memory_mb * 1024 * 1024);
-  if (state.memory_cgroup) {
-    request.memory_cgroup = state.memory_cgroup->directory.string();
-    request.memory_cgroup_version = state.memory_cgroup->version == CgroupVersion::V2 ? "2" : "1";
-  } else {
-    request.address_space_limit = true;
-  }
-  if (state.pids_cgroup) request.pids_cgroup = state.pids_cgroup->directory.string();
-  request.max_processes = state.options.max_processes;
-  request.max_open_files = state.options.max_open_files;
-  request.output_limit_bytes = static_cast<std::uint32_t>(state.options.output_limit_bytes);
-  request.seccomp = state.options.seccomp;
   return request;
 }
 
