@@ -47,6 +47,15 @@ SpawnRequest WorkerPool::spawn_request(Clock::time_point deadline) const {
   return request;
 }
 
+void WorkerPool::release_slot(bool count_as_failure) {
+  {
+    std::lock_guard lock(mutex_);
+    --alive_;
+    if (count_as_failure) breaker_.record_failure(Clock::now());
+  }
+  worker_freed_.notify_one();
+}
+
 std::unique_ptr<WorkerProcess> WorkerPool::start_worker(Clock::time_point deadline) {
   Sandbox::State& state = sandbox_->state();
   try {
@@ -54,12 +63,7 @@ std::unique_ptr<WorkerProcess> WorkerPool::start_worker(Clock::time_point deadli
     counters_.worker_starts.fetch_add(1, std::memory_order_relaxed);
     return std::make_unique<WorkerProcess>(state.zygote, std::move(spawned), settings_.function_id);
   } catch (const SpawnFailed& error) {
-    {
-      std::lock_guard lock(mutex_);
-      --alive_;
-      breaker_.record_failure(Clock::now());
-    }
-    worker_freed_.notify_one();
+    release_slot(/*count_as_failure=*/true);
     throw EdgeExecutionError("function '" + settings_.function_id +
                              "': cannot start a worker process: " + error.what());
   }
@@ -193,11 +197,7 @@ WorkerPool::Result WorkerPool::call(std::string_view input, Clock::time_point de
     // state is unknown, so it goes, and its slot with it.
     worker->kill();
     worker.reset();
-    {
-      std::lock_guard lock(mutex_);
-      --alive_;
-    }
-    worker_freed_.notify_one();
+    release_slot(/*count_as_failure=*/false);
     throw;
   }
   const pid_t pid = worker->pid();

@@ -76,6 +76,10 @@ class WorkerPool {
  private:
   std::unique_ptr<WorkerProcess> acquire(Clock::time_point deadline, bool& cold_start);
   std::unique_ptr<WorkerProcess> start_worker(Clock::time_point deadline);
+  // A worker counted in alive_ will not exist after all (it could not be
+  // started, or was dropped without an outcome): frees its place for a
+  // waiting call.
+  void release_slot(bool count_as_failure);
   // Gives the worker back (or lets it go) and records the outcome.
   void finish(std::unique_ptr<WorkerProcess> worker, const WorkerOutcome& outcome);
   [[noreturn]] void raise(const WorkerOutcome& outcome, pid_t pid) const;
