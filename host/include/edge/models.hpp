@@ -66,6 +66,8 @@ enum class Isolation : std::uint8_t { None, Process };
 
 // "none", "process".
 std::string_view to_string(Isolation isolation) noexcept;
+// The inverse of to_string; nullopt for any other text.
+std::optional<Isolation> parse_isolation(std::string_view text) noexcept;
 
 // A native handler: input bytes in, output bytes out; throws to fail.
 using EdgeHandler = std::function<std::string(std::string_view input)>;

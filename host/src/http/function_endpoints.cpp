@@ -69,12 +69,12 @@ FunctionRequest read_function_request(const ApiContext& api, const std::string& 
   }
   function.max_in_flight =
       static_cast<int>(body.integer("max_in_flight", 0, kMaxInFlightLimit).value_or(0));
-  if (const auto isolation = body.string("isolation")) {
-    if (*isolation == "process") {
-      function.isolation = Isolation::Process;
-    } else if (*isolation != "none") {
-      bad_request("isolation: expected \"none\" or \"process\", got " + in_quotes(*isolation));
+  if (const auto text = body.string("isolation")) {
+    const std::optional<Isolation> isolation = parse_isolation(*text);
+    if (!isolation) {
+      bad_request("isolation: expected \"none\" or \"process\", got " + in_quotes(*text));
     }
+    function.isolation = *isolation;
   }
   if (const auto workers = body.integer("max_workers", 1, kMaxWorkersLimit)) {
     if (function.isolation != Isolation::Process) {

@@ -28,6 +28,13 @@ std::string_view to_string(Isolation isolation) noexcept {
   return isolation == Isolation::Process ? "process" : "none";
 }
 
+std::optional<Isolation> parse_isolation(std::string_view text) noexcept {
+  for (const Isolation isolation : {Isolation::None, Isolation::Process}) {
+    if (text == to_string(isolation)) return isolation;
+  }
+  return std::nullopt;
+}
+
 double ResourceUsage::memory_percent() const noexcept {
   return memory_max_mb == 0 ? 0.0 : memory_mb / memory_max_mb * 100.0;
 }

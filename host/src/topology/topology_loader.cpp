@@ -322,8 +322,7 @@ const PluginInfo& inspect(Loader& loader, const Value& value, const std::string&
 
 Isolation read_isolation(const Loader& loader, const Value& value) {
   const std::string text = topology_internal::read_string(loader.context, value, false);
-  if (text == "none") return Isolation::None;
-  if (text == "process") return Isolation::Process;
+  if (const std::optional<Isolation> isolation = parse_isolation(text)) return *isolation;
   loader.context.fail(value.where, value.path + ": expected none or process, got " +
                                        topology_internal::describe(value.node));
 }
