@@ -6,6 +6,8 @@
 #include "host_process.hpp"
 #include "http_client.hpp"
 
+#include "../unit/process_census.hpp"
+
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
@@ -15,7 +17,6 @@
 
 #include <chrono>
 #include <csignal>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,14 +56,6 @@ void reset(int descriptor) {
 void send_all(int descriptor, std::string_view bytes) {
   REQUIRE(::send(descriptor, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
           static_cast<ssize_t>(bytes.size()));
-}
-
-std::size_t resident_kib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
-  }
-  return 0;
 }
 
 bool echo_works(std::uint16_t port) {

@@ -13,7 +13,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -48,15 +47,6 @@ Reply invoke(std::uint16_t port, const std::string& function, const std::string&
     if (json.is_object() && json.contains("error")) result.code = json["error"].value("code", "");
   }
   return result;
-}
-
-std::size_t descriptors_of(pid_t pid) {
-  std::size_t count = 0;
-  for ([[maybe_unused]] const auto& entry :
-       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
-    ++count;
-  }
-  return count;
 }
 
 }  // namespace
@@ -112,11 +102,12 @@ TEST_CASE("faults in process-isolated functions are 502/504 and never disturb th
   // after each reply, hence the wait.)
   const pid_t pid = host.process().pid();
   std::this_thread::sleep_for(100ms);
-  const std::size_t before = descriptors_of(pid);
+  const std::size_t before = open_descriptors(pid);
   for (int call = 0; call < 100; ++call) CHECK(invoke(host.port(), "crash", "abort").status == 502);
   const auto settled = Clock::now() + 2s;
-  while (descriptors_of(pid) > before && Clock::now() < settled) std::this_thread::sleep_for(10ms);
-  CHECK(descriptors_of(pid) <= before);
+  while (open_descriptors(pid) > before && Clock::now() < settled)
+    std::this_thread::sleep_for(10ms);
+  CHECK(open_descriptors(pid) <= before);
   CHECK(zombie_children_of(pid) == 0);
 
   HttpConnection connection("127.0.0.1", host.port());

@@ -65,14 +65,25 @@ inline bool process_exists(pid_t pid) {
   return std::filesystem::exists("/proc/" + std::to_string(pid));
 }
 
-inline std::size_t open_descriptors() {
+// Descriptors `pid` has open (this process's by default).
+inline std::size_t open_descriptors(pid_t pid = ::getpid()) {
   std::size_t count = 0;
   std::error_code error;
-  for (auto entry = std::filesystem::directory_iterator("/proc/self/fd", error);
+  for (auto entry =
+           std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error);
        entry != std::filesystem::directory_iterator(); ++entry) {
     ++count;
   }
   return count;
+}
+
+// Resident memory of `pid` in KiB (VmRSS; this process's by default).
+inline std::size_t resident_kib(pid_t pid = ::getpid()) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
+  }
+  return 0;
 }
 
 }  // namespace edge::test

@@ -23,14 +23,6 @@ std::size_t mapping_count() {
   return lines;
 }
 
-std::size_t resident_kib() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
-  }
-  return 0;
-}
-
 void cycle(EdgeRuntime& runtime, int count) {
   for (int index = 0; index < count; ++index) {
     EdgeFunction function("echo");
@@ -51,7 +43,7 @@ TEST_CASE("10,000 deploy/undeploy cycles leak no library mapping, descriptor or 
   cycle(runtime, 200);  // warm-up: allocator pools, the store's cache, the loader's caches
   const std::size_t maps = mapping_count();
   const std::size_t descriptors = test::open_descriptors();
-  const std::size_t resident = resident_kib();
+  const std::size_t resident = test::resident_kib();
 
   cycle(runtime, 10'000);
   CHECK(runtime.cold_start_count() == 10'200);
@@ -65,6 +57,6 @@ TEST_CASE("10,000 deploy/undeploy cycles leak no library mapping, descriptor or 
   (void)resident;
 #else
   // A leak of even 100 bytes a cycle would be 1 MB; allow allocator noise.
-  CHECK(resident_kib() <= resident + 2048);
+  CHECK(test::resident_kib() <= resident + 2048);
 #endif
 }
