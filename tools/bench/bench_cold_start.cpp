@@ -7,12 +7,10 @@
 // synchronised, so its library is really unloaded: every measured cold start
 // maps the file again (from the page cache; no disk I/O). The benchmark
 // checks /proc/self/maps each iteration and fails if echo.so stayed mapped.
-#include "bench_support.hpp"
+#include "cold_start_support.hpp"
 
 #include <edge/plugin_store.hpp>
 #include <edge/runtime.hpp>
-
-#include "concurrency/epoch.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -24,54 +22,16 @@
 
 #include <cerrno>
 #include <chrono>
-#include <fstream>
 #include <string>
 
 extern char** environ;
 
 namespace {
 
+using edge::bench::Clock;
 using edge::bench::kSmallInput;
-using Clock = std::chrono::steady_clock;
-
-double seconds_between(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double>(to - from).count();
-}
-
-bool is_mapped(const std::string& file) {
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    if (line.size() >= file.size() &&
-        line.compare(line.size() - file.size(), file.size(), file) == 0) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// Undeploys the function and waits until its version (and library) is gone.
-// Fails the benchmark when the library is still mapped afterwards. The first
-// time, also checks that it was mapped before, so the check cannot pass
-// vacuously (e.g. if the path in /proc/self/maps were spelled differently).
-bool unload(benchmark::State& state, edge::EdgeRuntime& runtime, const std::string& file) {
-  static bool checked_positive = false;
-  if (!checked_positive) {
-    if (!is_mapped(file)) {
-      state.SkipWithError("echo.so is not in /proc/self/maps while loaded: cannot check unloading");
-      return false;
-    }
-    checked_positive = true;
-  }
-  runtime.undeploy("echo");
-  edge::concurrency::EpochDomain::global().synchronize();
-  if (is_mapped(file)) {
-    state.SkipWithError(
-        "echo.so is still mapped after undeploy: the cold start would not reload it");
-    return false;
-  }
-  return true;
-}
+using edge::bench::seconds_between;
+using edge::bench::unload;
 
 // Timed: runtime.deploy(fn) and the first (cold) runtime.invoke. The
 // deploy_us and first_invoke_us counters split the time between the two.
@@ -106,21 +66,7 @@ void BM_ColdStart_DeployAndFirstInvoke(benchmark::State& state) {
 
 // Timed: only the cold invoke (the deploy happens untimed before it).
 void BM_ColdStart_FirstInvokeOnly(benchmark::State& state) {
-  edge::EdgeRuntime runtime(edge::bench::bench_node("bench-node"));
-  const edge::EdgeFunction function = edge::bench::echo_function("echo");
-  const std::string file = function.plugin.string();
-  for (auto _ : state) {
-    runtime.deploy(function);
-    const Clock::time_point start = Clock::now();
-    const edge::EdgeRuntime::CallResult result = runtime.invoke_detailed("echo", kSmallInput);
-    state.SetIterationTime(seconds_between(start, Clock::now()));
-    if (!result.cold_start || result.output != kSmallInput) {
-      state.SkipWithError("the first invoke was not a cold start returning the input");
-      break;
-    }
-    if (!unload(state, runtime, file)) break;
-  }
-  state.SetItemsProcessed(state.iterations());
+  edge::bench::first_invoke_only(state);
 }
 
 // As FirstInvokeOnly, loading through a PluginStore (edge-host's way): a

@@ -15,7 +15,7 @@
 // synchronised (which destroys the version and lets its worker go), and the
 // benchmark waits, untimed, until the zygote has reaped that worker: workers
 // never pile up, and each measured cold start finds a quiet zygote.
-#include "bench_support.hpp"
+#include "cold_start_support.hpp"
 
 #include <edge/errors.hpp>
 #include <edge/runtime.hpp>
@@ -37,7 +37,6 @@
 #include <cmath>
 #include <cstdio>
 #include <exception>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -45,15 +44,12 @@
 
 namespace {
 
+using edge::bench::Clock;
 using edge::bench::kSmallInput;
-using Clock = std::chrono::steady_clock;
+using edge::bench::seconds_between;
 
 constexpr double kSpinTimeoutSeconds = 0.02;
 constexpr int kTimeoutCalls = 200;
-
-double seconds_between(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double>(to - from).count();
-}
 
 // What a sandbox enforces. The benchmarks' figures are for Full (the
 // default options); the others only attribute the cold start's cost.
@@ -122,18 +118,6 @@ bool wait_for_workers_gone(benchmark::State& state, Confinement confinement = Co
 void retire(edge::EdgeRuntime& runtime, const std::string& id) {
   runtime.undeploy(id);
   edge::concurrency::EpochDomain::global().synchronize();
-}
-
-bool is_mapped(const std::string& file) {
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    if (line.size() >= file.size() &&
-        line.compare(line.size() - file.size(), file.size(), file) == 0) {
-      return true;
-    }
-  }
-  return false;
 }
 
 // Timed: the first invoke of a new version of a process-isolated `echo`:
@@ -227,32 +211,9 @@ void BM_Sandbox_ColdStart_Breakdown(benchmark::State& state) {
 
 // The baseline: the same first invoke in the host process (dlopen, checks,
 // init, call). The library is unloaded between iterations, checked in
-// /proc/self/maps, as bench_cold_start does.
+// /proc/self/maps: bench_cold_start's FirstInvokeOnly, in this run.
 void BM_InProcess_ColdStart_FirstInvoke(benchmark::State& state) {
-  edge::EdgeRuntime runtime(edge::bench::bench_node("bench-node"));
-  const edge::EdgeFunction function = edge::bench::echo_function("echo");
-  const std::string file = function.plugin.string();
-  try {
-    for (auto _ : state) {
-      runtime.deploy(function);
-      const Clock::time_point start = Clock::now();
-      const edge::EdgeRuntime::CallResult result = runtime.invoke_detailed("echo", kSmallInput);
-      state.SetIterationTime(seconds_between(start, Clock::now()));
-      if (!result.cold_start || result.output != kSmallInput) {
-        state.SkipWithError("the first invoke was not a cold start returning the input");
-        break;
-      }
-      retire(runtime, "echo");
-      if (is_mapped(file)) {
-        state.SkipWithError(
-            "echo.so is still mapped after undeploy: the next cold start would not load it");
-        break;
-      }
-    }
-  } catch (const std::exception& error) {
-    state.SkipWithError(error.what());
-  }
-  state.SetItemsProcessed(state.iterations());
+  edge::bench::first_invoke_only(state);
 }
 
 // The alternative to a zygote: start a fresh program per worker. This is its
