@@ -34,16 +34,18 @@ struct FunctionVersion {
   const std::chrono::steady_clock::duration timeout;
   const std::shared_ptr<FunctionMetrics> metrics;
 
-  // Warm means: plugin loaded and initialised, or native handler called once.
+  // Warm means: plugin loaded and initialised, or native handler called once,
+  // or (process isolation) the worker pool made.
   std::atomic<bool> warm{false};
   // Set once, under load_mutex; read lock-free by calls once warm is true.
   std::unique_ptr<LoadedPlugin> plugin;
   // Process isolation instead: the pool of worker processes, and the content
   // copy they load (pinned in the store while the pool may start workers).
-  // Destroyed in reverse order: the pool's workers first.
+  // Set once, under load_mutex, like `plugin`. Destroyed in reverse order:
+  // the pool's workers first.
   std::shared_ptr<const PluginStore::ContentPin> content;
   std::unique_ptr<sandbox::WorkerPool> workers;
-  mutable std::mutex load_mutex;
+  std::mutex load_mutex;
 
   // Why the last cold start failed (empty once loaded). Its own small lock:
   // stats must not wait behind a cold start that holds load_mutex.

@@ -120,6 +120,8 @@ template <class GetSandbox>
 sandbox::WorkerPool& worker_pool(FunctionVersion& version,
                                  const std::shared_ptr<PluginStore>& store,
                                  GetSandbox get_sandbox) {
+  // The hot path of a warm function: no lock.
+  if (version.warm.load(std::memory_order_acquire)) return *version.workers;
   std::lock_guard lock(version.load_mutex);
   if (version.workers) return *version.workers;
   const EdgeFunction& function = version.function;
@@ -157,6 +159,7 @@ sandbox::WorkerPool& worker_pool(FunctionVersion& version,
                                   function.timeout_seconds, function.memory_mb,
                                   function.max_workers},
       version.metrics->sandbox);
+  version.warm.store(true, std::memory_order_release);
   return *version.workers;
 }
 
@@ -239,15 +242,13 @@ void fill_sandbox_stats(const FunctionVersion& version, FunctionStats& stats) {
   stats.oom_kills = counters.oom_kills.load(std::memory_order_relaxed);
   stats.crashes = counters.crashes.load(std::memory_order_relaxed);
   stats.breaker_rejections = counters.breaker_rejections.load(std::memory_order_relaxed);
-  sandbox::WorkerPool* pool = nullptr;
-  {
-    std::lock_guard lock(version.load_mutex);
-    pool = version.workers.get();
-    if (version.content) stats.plugin_sha256 = version.content->sha256;
-  }
-  if (pool == nullptr) return;  // never called: no pool yet
-  const sandbox::WorkerPool::Status status = pool->status();
-  stats.memory_limit = pool->memory_limit_mode();
+  // Without load_mutex: stats must not wait behind a pool being made (which
+  // copies and hashes the plugin). The pool and the content are published
+  // by `warm` and never change after.
+  if (!version.warm.load(std::memory_order_acquire)) return;  // never called: no pool yet
+  if (version.content) stats.plugin_sha256 = version.content->sha256;
+  const sandbox::WorkerPool::Status status = version.workers->status();
+  stats.memory_limit = version.workers->memory_limit_mode();
   stats.workers = status.workers;
   stats.is_warm = status.warm;
   stats.breaker = std::string(sandbox::to_string(status.breaker));
