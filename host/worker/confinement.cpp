@@ -13,7 +13,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <system_error>
 #include <vector>
 
 namespace edge::worker {
@@ -67,7 +67,9 @@ constexpr const char* kDenied[] = {"ptrace",
                                    "lookup_dcookie",
                                    nullptr};
 
-std::string failure(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+std::string failure(const char* what) {
+  return std::string(what) + ": " + std::generic_category().message(errno);
+}
 
 bool set_limit(int resource, rlim_t value) {
   const rlimit limit{value, value};

@@ -11,8 +11,8 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <string>
+#include <system_error>
 
 namespace edge::worker {
 namespace {
@@ -41,8 +41,8 @@ void detach(pid_t zygote, int channel, int output, int assignment) {
       ::dup2(null_input, 0) < 0 || ::dup2(output, 1) < 0 || ::dup2(output, 2) < 0 ||
       ::dup2(high_channel, kChannelFd) < 0 ||
       (high_assignment >= 0 && ::dup2(high_assignment, kAssignmentFd) < 0)) {
-    fail(channel,
-         std::string("cannot start the worker: redirecting descriptors: ") + std::strerror(errno));
+    fail(channel, std::string("cannot start the worker: redirecting descriptors: ") +
+                      std::generic_category().message(errno));
   }
   ::close_range(high_assignment >= 0 ? kAssignmentFd + 1 : kChannelFd + 1, ~0U, 0);
 }

@@ -33,7 +33,7 @@ namespace {
 using sandbox::FrameType;
 
 constexpr std::size_t kMaxRequest = 1 << 20;
-constexpr std::size_t kOutputChunk = 16 * 1024;
+constexpr std::size_t kOutputChunk = 16UL * 1024;
 
 struct Worker {
   FileDescriptor output;  // the read end of its stdout/stderr pipe

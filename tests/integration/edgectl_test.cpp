@@ -2,6 +2,7 @@
 // child processes, and checks what a user or a script sees: tables, the
 // server's JSON, raw invoke output, one-line errors and exit statuses.
 #include "child_process.hpp"
+#include "host_process.hpp"
 
 #include <doctest/doctest.h>
 
@@ -16,6 +17,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -363,17 +365,18 @@ TEST_CASE("edgectl top --iterations prints frames without escape codes when pipe
 }
 
 TEST_CASE("edgectl with a token: EDGE_TOKEN or --token, else 401 and exit 1") {
-  ::setenv("EDGE_TOKEN", "s3cret", 1);  // the host (started now) and edgectl both read it
-  RunningHost host;
-  ::unsetenv("EDGE_TOKEN");
-  const Run without = host.edgectl({"nodes"});
+  std::optional<RunningHost> host;
+  {
+    // The host (started now) and edgectl both read it.
+    const ScopedEnvironment token("EDGE_TOKEN", "s3cret");
+    host.emplace();
+  }
+  const Run without = host->edgectl({"nodes"});
   require_exit(without, 1);
   CHECK(without.errors.starts_with("edgectl: error: unauthorized: "));
-  require_ok(host.edgectl({"nodes", "--token", "s3cret"}));
-  ::setenv("EDGE_TOKEN", "s3cret", 1);
-  const Run from_environment = host.edgectl({"nodes"});
-  ::unsetenv("EDGE_TOKEN");
-  require_ok(from_environment);
+  require_ok(host->edgectl({"nodes", "--token", "s3cret"}));
+  const ScopedEnvironment token("EDGE_TOKEN", "s3cret");
+  require_ok(host->edgectl({"nodes"}));
 }
 
 TEST_CASE("edgectl exit status 3 when no server answers, naming the URL and the cause") {
@@ -382,9 +385,8 @@ TEST_CASE("edgectl exit status 3 when no server answers, naming the URL and the 
   require_exit(run, 3);
   CHECK(run.errors == "edgectl: error: cannot connect to " + url + ": Connection refused\n");
 
-  ::setenv("EDGE_SERVER", url.c_str(), 1);
+  const ScopedEnvironment server("EDGE_SERVER", url);
   const Run from_environment = edgectl_alone({"health"});
-  ::unsetenv("EDGE_SERVER");
   require_exit(from_environment, 3);
   CHECK(contains(from_environment.errors, url));
 }

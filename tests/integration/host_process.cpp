@@ -29,14 +29,16 @@ TemporaryDirectory::~TemporaryDirectory() {
 ScopedEnvironment::ScopedEnvironment(std::string name, const std::string& value)
     : name_(std::move(name)) {
   if (const char* previous = std::getenv(name_.c_str())) previous_ = previous;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): tests change it from the test thread only
   ::setenv(name_.c_str(), value.c_str(), 1);
 }
 
 ScopedEnvironment::~ScopedEnvironment() {
   if (previous_) {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): as above
     ::setenv(name_.c_str(), previous_->c_str(), 1);
   } else {
-    ::unsetenv(name_.c_str());
+    ::unsetenv(name_.c_str());  // NOLINT(concurrency-mt-unsafe): as above
   }
 }
 

@@ -233,7 +233,7 @@ TEST_CASE("invoke: output bytes, node and timing headers, request ids") {
   HostProcess host(kTopology);
   const std::uint16_t port = host.port();
 
-  const std::string input("binary \0\x01\xff input", 17);
+  const std::string input("binary \0\x01\xff input", 16);
   const HttpReply first = http_request(port, "POST", "/v1/functions/echo/invoke?node=node-b", input,
                                        {{"X-Request-Id", "test-id-1"}});
   CHECK(first.status == 200);
@@ -477,7 +477,8 @@ TEST_CASE("malformed HTTP gets 400 and the connection is closed") {
   }
   // A header larger than the limit is refused too.
   HttpConnection connection("127.0.0.1", host.port());
-  connection.send(format_request("GET", "/healthz", "", {{"X-Big", std::string(64 * 1024, 'h')}}));
+  connection.send(
+      format_request("GET", "/healthz", "", {{"X-Big", std::string(64UL * 1024, 'h')}}));
   check_error(connection.read_reply(), 400, "bad_request");
   CHECK(connection.wait_for_close(10s));
 }

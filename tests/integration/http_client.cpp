@@ -132,7 +132,7 @@ bool HttpConnection::send(std::string_view bytes) {
 
 HttpConnection::Fill HttpConnection::fill(Clock::time_point deadline) {
   for (;;) {
-    std::array<char, 64 * 1024> chunk{};
+    std::array<char, 64UL * 1024> chunk{};
     const ssize_t count = ::recv(descriptor_, chunk.data(), chunk.size(), 0);
     if (count > 0) {
       buffer_.append(chunk.data(), static_cast<std::size_t>(count));

@@ -97,7 +97,7 @@ TEST_CASE("10,000 idle connections cost bounded memory and block no one") {
   const std::size_t with_idle = resident_kib(pid);
   MESSAGE("host RSS " << before / 1024 << " MiB before, " << with_idle / 1024
                       << " MiB with 10,000 idle connections");
-  CHECK(with_idle < before + 200 * 1024);  // under 20 KiB a connection
+  CHECK(with_idle < before + 200UL * 1024);  // under 20 KiB a connection
   for (const int descriptor : idle) ::close(descriptor);
   CHECK(echo_works(host.port()));
 }
@@ -139,7 +139,7 @@ TEST_CASE("clients that vanish mid-request or mid-response leave the host servin
     reset(descriptor);
     // A large answer, read a few bytes of, then gone.
     descriptor = connect_raw(port);
-    const std::string big(512 * 1024, 'y');
+    const std::string big(512UL * 1024, 'y');
     send_all(descriptor, "POST /v1/functions/echo/invoke HTTP/1.1\r\nContent-Length: " +
                              std::to_string(big.size()) + "\r\n\r\n" + big);
     char some[16];

@@ -356,6 +356,7 @@ TEST_CASE("calls keep succeeding while functions move, nodes drain and heartbeat
   std::mutex first_failure_mutex;
   std::string first_failure;
   std::vector<std::thread> callers;
+  callers.reserve(2);
   for (int t = 0; t < 2; ++t) {
     callers.emplace_back([&] {
       while (!stop) {

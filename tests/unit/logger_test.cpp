@@ -99,6 +99,7 @@ TEST_CASE("lines from many threads never interleave") {
   constexpr int kThreads = 4;
   constexpr int kLines = 50;  // 4 × 50 short lines stay below the pipe's capacity
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int thread = 0; thread < kThreads; ++thread) {
     threads.emplace_back([&, thread] {
       for (int line = 0; line < kLines; ++line)

@@ -62,6 +62,7 @@ TEST_CASE("readers see consistent values while a writer replaces and grows the t
   std::atomic<bool> stop{false};
   std::atomic<long> inconsistencies{0};
   std::vector<std::thread> readers;
+  readers.reserve(2);
   for (int r = 0; r < 2; ++r) {
     readers.emplace_back([&] {
       while (!stop) {

@@ -26,6 +26,7 @@ TEST_CASE("concurrent invokes of one plugin are all counted and all correct") {
   constexpr int kCalls = 5000;
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       const std::string input = "thread-" + std::to_string(t);
@@ -48,6 +49,7 @@ TEST_CASE("a plugin that asks for serial calls never sees two at once") {
   probe.plugin = fixture("serial_probe");
   runtime.deploy(probe);
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 10; ++i) runtime.invoke("probe");
@@ -71,6 +73,7 @@ TEST_CASE("invoke, redeploy, undeploy and warm_up racing each other") {
   std::atomic<long> unknown{0};
   std::atomic<long> wrong{0};
   std::vector<std::thread> callers;
+  callers.reserve(3);
   for (int t = 0; t < 3; ++t) {
     callers.emplace_back([&] {
       while (!stop) {

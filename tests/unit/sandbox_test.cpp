@@ -30,6 +30,7 @@ const bool kSanitizerSignalsOff = [] {
   for (const char* name : {"ASAN_OPTIONS", "TSAN_OPTIONS"}) {
     const char* current = std::getenv(name);
     std::string value = current != nullptr ? std::string(current) + ":" : std::string();
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): static initialisation, before any thread
     ::setenv(name, (value + "handle_segv=0:handle_sigbus=0:handle_abort=0").c_str(), 1);
   }
   return true;

@@ -31,7 +31,7 @@ struct Setup {
   Setup() { edge::test::copy_over(edge::test::plugin("echo"), plugin); }
 
   fs::path write(const std::string& yaml) const {
-    const fs::path file = dir / "topology.yaml";
+    fs::path file = dir / "topology.yaml";
     edge::test::write_file(file, yaml);
     return file;
   }

@@ -753,7 +753,7 @@ TEST_CASE("limits at their bounds are accepted") {
 TEST_CASE("hostile documents end in a ConfigError, never a crash") {
   SUBCASE("a 10 MB file") {
     std::string yaml = "nodes:\n";
-    while (yaml.size() < 10 * 1024 * 1024)
+    while (yaml.size() < 10UL * 1024 * 1024)
       yaml += "  - {id: n" + std::to_string(yaml.size()) + "}\n";
     const Failure failure = failure_of_text(yaml);
     CHECK(failure.message == "cannot read: larger than 1 MiB; a topology file is small");
@@ -777,8 +777,12 @@ TEST_CASE("hostile documents end in a ConfigError, never a crash") {
     std::string levels = "&a0 [x, x, x, x]";
     for (int level = 1; level < 30; ++level) {
       const std::string previous = "*a" + std::to_string(level - 1);
-      levels += ", &a" + std::to_string(level) + " [" + previous + ", " + previous + ", " +
-                previous + ", " + previous + "]";
+      levels += ", &a" + std::to_string(level) + " [";
+      for (int copy = 0; copy < 4; ++copy) {
+        if (copy > 0) levels += ", ";
+        levels += previous;
+      }
+      levels += "]";
     }
     const Failure failure = failure_of_text("nodes: [[" + levels + "]]\n");
     CHECK(failure.message == "nodes[0]: expected a map, got a list");

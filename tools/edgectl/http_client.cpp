@@ -15,7 +15,7 @@ namespace {
 // than fill memory (the largest real answer, /metrics of a big cluster, is
 // a few megabytes).
 constexpr std::size_t kMaxResponseBytes = std::size_t{256} << 20;
-constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
+constexpr std::size_t kMaxHeaderBytes = 64UL * 1024;
 
 std::string lower(std::string_view text) {
   std::string result(text);

@@ -10,14 +10,14 @@
 
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <memory>
+#include <system_error>
 #include <utility>
 
 namespace edgectl {
 namespace {
 
-std::string errno_text(int error) { return std::strerror(error); }
+std::string errno_text(int error) { return std::generic_category().message(error); }
 
 int milliseconds_until(SocketConnection::Clock::time_point deadline) {
   const auto left =
@@ -124,7 +124,7 @@ void SocketConnection::write_all(std::string_view data, Clock::time_point deadli
 }
 
 bool SocketConnection::read_some(std::string& buffer, Clock::time_point deadline) {
-  std::array<char, 64 * 1024> chunk{};
+  std::array<char, 64UL * 1024> chunk{};
   for (;;) {
     const ssize_t received = ::recv(descriptor_, chunk.data(), chunk.size(), 0);
     if (received > 0) {

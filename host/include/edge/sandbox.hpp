@@ -39,7 +39,7 @@ struct SandboxOptions {
   std::uint32_t max_processes = 64;
   std::uint32_t max_open_files = 256;
   // What a worker's stdout and stderr may put in the log; the rest is dropped.
-  std::size_t output_limit_bytes = 64 * 1024;
+  std::size_t output_limit_bytes = 64UL * 1024;
   bool seccomp = true;
   // false: resource limits only, never cgroups (to test the fallback).
   bool use_cgroups = true;

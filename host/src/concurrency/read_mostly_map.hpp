@@ -129,9 +129,11 @@ class ReadMostlyMap {
   static std::size_t hash_of(std::string_view key) noexcept {
     return std::hash<std::string_view>{}(key);
   }
+  // A removed slot: a unique address that is never an Entry and never
+  // dereferenced (only compared).
   static Entry* tombstone() noexcept {
-    static Entry* const marker = reinterpret_cast<Entry*>(alignof(Entry));
-    return marker;
+    alignas(Entry) static char marker;
+    return reinterpret_cast<Entry*>(&marker);
   }
 
   static std::atomic<Entry*>* find_slot(Table& table, std::string_view key, std::size_t hash) {

@@ -19,9 +19,9 @@ namespace bhttp = boost::beast::http;
 
 // Bytes asked of the kernel per read while waiting for a request: a typical
 // request arrives in one read. Larger bodies are read in larger steps by Beast.
-constexpr std::size_t kReadSize = 4 * 1024;
+constexpr std::size_t kReadSize = 4UL * 1024;
 // An idle connection keeps at most this much buffer (after a large request).
-constexpr std::size_t kIdleBufferCapacity = 64 * 1024;
+constexpr std::size_t kIdleBufferCapacity = 64UL * 1024;
 // How long a closing connection keeps reading (and discarding) input.
 constexpr std::chrono::milliseconds kLingerTime{2000};
 

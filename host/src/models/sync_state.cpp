@@ -21,8 +21,8 @@ std::string md5_hex(std::string_view data) {
     throw Error("MD5 is not available from OpenSSL");
   }
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex(digest_size * 2, '0');
-  for (unsigned int i = 0; i < digest_size; ++i) {
+  std::string hex(std::size_t{digest_size} * 2, '0');
+  for (std::size_t i = 0; i < digest_size; ++i) {
     hex[2 * i] = kHex[digest[i] >> 4];
     hex[2 * i + 1] = kHex[digest[i] & 0xF];
   }

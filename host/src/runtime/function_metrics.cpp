@@ -92,6 +92,10 @@ FunctionMetrics::Shard& FunctionMetrics::local() noexcept {
   if (shard != nullptr) [[likely]] {
     return *shard;
   }
+  // Recording is noexcept (it runs on every call's path): failing to find
+  // memory for a shard once per thread and function terminates, like any
+  // allocation failure in a noexcept function.
+  // NOLINTNEXTLINE(bugprone-unhandled-exception-at-new)
   auto* fresh = new Shard();
   if (slot.compare_exchange_strong(shard, fresh, std::memory_order_acq_rel)) return *fresh;
   delete fresh;  // another thread of the same shard index won

@@ -6,8 +6,8 @@
 
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <ctime>
+#include <system_error>
 
 namespace edge::sandbox {
 namespace {
@@ -32,7 +32,8 @@ bool FrameChannel::wait(short events, Deadline deadline) const {
     const int ready = ::ppoll(&entry, 1, timeout_pointer, nullptr);
     if (ready > 0) return true;  // readable, writable, or hung up: the next call tells
     if (ready == 0) return false;
-    if (errno != EINTR) throw ChannelClosed(std::string("poll failed: ") + std::strerror(errno));
+    if (errno != EINTR)
+      throw ChannelClosed(std::string("poll failed: ") + std::generic_category().message(errno));
   }
 }
 
@@ -57,7 +58,7 @@ bool FrameChannel::send(FrameType type, std::string_view payload, Deadline deadl
         if (!wait(POLLOUT, deadline)) return false;
         continue;
       }
-      throw ChannelClosed(std::string("write failed: ") + std::strerror(errno));
+      throw ChannelClosed(std::string("write failed: ") + std::generic_category().message(errno));
     }
     auto left = static_cast<std::size_t>(written);
     while (first < parts.size() && left >= parts[first].iov_len) {
@@ -80,7 +81,7 @@ std::optional<Frame> FrameChannel::receive(Deadline deadline) {
   const Clock::time_point spin_until = Clock::now() + kSpin;
   for (;;) {
     if (std::optional<Frame> frame = decoder_.next()) return frame;
-    std::array<char, 64 * 1024> chunk;
+    std::array<char, 64UL * 1024> chunk;
     ssize_t count = -1;
     count = ::recv(socket_.get(), chunk.data(), chunk.size(), MSG_DONTWAIT);
     if (count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -93,7 +94,7 @@ std::optional<Frame> FrameChannel::receive(Deadline deadline) {
     } else if (count == 0) {
       throw ChannelClosed("the peer closed the channel");
     } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
-      throw ChannelClosed(std::string("read failed: ") + std::strerror(errno));
+      throw ChannelClosed(std::string("read failed: ") + std::generic_category().message(errno));
     }
   }
 }

@@ -35,8 +35,7 @@ std::filesystem::path find_worker_binary() {
   const std::filesystem::path executable = std::filesystem::read_symlink("/proc/self/exe", error);
   if (!error) {
     for (const char* relative : {"edge-worker", "../libexec/edge/edge-worker"}) {
-      const std::filesystem::path candidate =
-          (executable.parent_path() / relative).lexically_normal();
+      std::filesystem::path candidate = (executable.parent_path() / relative).lexically_normal();
       if (is_executable(candidate)) return candidate;
     }
   }

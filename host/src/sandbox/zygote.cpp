@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 extern char** environ;
@@ -19,9 +20,11 @@ namespace edge::sandbox {
 namespace {
 
 constexpr auto kReplyTimeout = std::chrono::seconds(10);
-constexpr std::size_t kMaxEvent = 256 * 1024;
+constexpr std::size_t kMaxEvent = 256UL * 1024;
 
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+std::string errno_text(const char* what) {
+  return std::string(what) + ": " + std::generic_category().message(errno);
+}
 
 // Sanitizer settings reach the zygote (and its workers); nothing else of the
 // host's environment does. LeakSanitizer's exit-time check is turned off for
@@ -90,6 +93,7 @@ void Zygote::start_locked() {
                                  nullptr};
   std::vector<std::string> environment = zygote_environment();
   std::vector<char*> environment_pointers;
+  environment_pointers.reserve(environment.size() + 1);
   for (std::string& variable : environment) environment_pointers.push_back(variable.data());
   environment_pointers.push_back(nullptr);
   pid_t pid = 0;
@@ -97,7 +101,8 @@ void Zygote::start_locked() {
                                    environment_pointers.data());
   ::posix_spawn_file_actions_destroy(&actions);
   if (result != 0) {
-    throw SpawnFailed("cannot start the worker zygote " + program + ": " + std::strerror(result));
+    throw SpawnFailed("cannot start the worker zygote " + program + ": " +
+                      std::generic_category().message(result));
   }
   requests_ = std::move(host_requests);
   {

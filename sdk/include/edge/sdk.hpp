@@ -200,10 +200,11 @@ edge_result init_class(const edge_host_api* host, edge_call* call, void** instan
     Context context(host, call);
     // If the constructor throws, the new-expression frees the memory: nothing
     // leaks, *instance stays null and the host does not call shutdown.
+    // guarded() catches std::bad_alloc too (the check cannot see that).
     if constexpr (std::is_constructible_v<T, Context&>) {
-      *instance = new T(context);
+      *instance = new T(context);  // NOLINT(bugprone-unhandled-exception-at-new)
     } else {
-      *instance = new T();
+      *instance = new T();  // NOLINT(bugprone-unhandled-exception-at-new)
     }
     return EDGE_OK;
   });
