@@ -16,6 +16,7 @@ packages=(
   dpkg-dev file                      # the .deb: dpkg-shlibdeps computes Depends, file finds ELF files
   clang libclang-rt-14-dev           # tools/fuzz.sh: libFuzzer, ASan and UBSan for clang 14
   clang-format                       # tools/check_format.sh
+  clang-tidy                         # tools/check_tidy.py
   cppcheck                           # tools/check_static.sh
 )
 
