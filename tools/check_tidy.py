@@ -75,6 +75,9 @@ def preprocess_command(entry: dict) -> list[str]:
 def cache_key(entry: dict, config: bytes, version: bytes) -> str:
     preprocessed = subprocess.run(preprocess_command(entry), cwd=entry["directory"], check=True,
                                   capture_output=True).stdout
+    # __FILE__ (doctest, assert) expands to the checkout's path: a clone
+    # elsewhere with the same content reuses the results.
+    preprocessed = preprocessed.replace(str(ROOT).encode(), b"<root>")
     digest = hashlib.sha256()
     for part in (version, config, entry["command"].replace(str(ROOT), "<root>").encode(),
                  Path(entry["file"]).relative_to(ROOT).as_posix().encode(), preprocessed):
