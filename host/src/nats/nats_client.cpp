@@ -107,6 +107,8 @@ NatsClient::NatsClient(NatsClientOptions options) : impl_(std::make_unique<Impl>
                "cannot set the reconnect attempts");
   check_status(natsOptions_SetReconnectBufSize(native, settings.reconnect_buffer_bytes),
                "cannot set the reconnect buffer");
+  check_status(natsOptions_SetSendAsap(native, settings.send_immediately),
+               "cannot set send-immediately");
   Impl* closure = impl_.get();
   check_status(natsOptions_SetDisconnectedCB(native, on_disconnected, closure),
                "cannot set the disconnected callback");

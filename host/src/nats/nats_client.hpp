@@ -5,6 +5,8 @@
 // Thread-safety: every method may be called from any thread, concurrently
 // (libnats serialises writes to the socket). The connection-event callbacks
 // and the subscription handlers run on libnats' threads, never on the caller's.
+// Do not destroy a NatsClient from one of its own connection callbacks: its
+// destructor waits for libnats' last callback, which would wait behind it.
 //
 // OWNERSHIP: NatsClient owns the libnats connection. Destroy the
 // Subscriptions and KeyValueBuckets made from it first where convenient; a
@@ -44,6 +46,13 @@ struct NatsClientOptions {
   // Bytes published while disconnected are kept up to this size and sent
   // after the reconnect; beyond it publish throws.
   int reconnect_buffer_bytes = 8 << 20;
+
+  // Sends each publish (and reply) at once. When false, libnats batches
+  // publishes: its flusher thread sleeps 1 ms before it writes, which adds up
+  // to a millisecond to every reply (a request/reply p50 of ~1 ms instead of
+  // tens of microseconds on loopback), for more throughput on connections
+  // that publish a lot. Requests are always sent at once.
+  bool send_immediately = true;
 
   // Connection events, called on libnats' connection-event thread (one
   // thread for every connection of the process, so keep them short and never
