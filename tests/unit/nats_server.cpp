@@ -1,11 +1,15 @@
 #include "nats_server.hpp"
 
+#include <stdlib.h>
+
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -50,9 +54,30 @@ std::string arguments_text(int port) {
 
 }  // namespace
 
-NatsServerProcess::NatsServerProcess() : store_dir_(directory_ / "store") { start(-1); }
+NatsServerProcess::NatsServerProcess() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "edge-nats-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
+  }
+  directory_ = pattern;
+  store_dir_ = directory_ / "store";
+  try {
+    start(-1);
+  } catch (...) {
+    remove_directory();
+    throw;
+  }
+}
 
-NatsServerProcess::~NatsServerProcess() = default;  // ChildProcess kills and reaps
+NatsServerProcess::~NatsServerProcess() {
+  process_.reset();  // ChildProcess kills and reaps
+  remove_directory();
+}
+
+void NatsServerProcess::remove_directory() noexcept {
+  std::error_code ignored;
+  std::filesystem::remove_all(directory_, ignored);
+}
 
 void NatsServerProcess::start(int port) {
   ++runs_;

@@ -5,6 +5,7 @@
 // The server logs to a file in its private directory (never to a pipe that
 // could fill up and stall it); failures quote that log. The child is always
 // reaped: the destructor kills a server that still runs. Not thread-safe.
+// No doctest in here: the NATS benchmark (tools/bench/bench_nats.cpp) runs it too.
 #pragma once
 
 #include <chrono>
@@ -13,7 +14,6 @@
 #include <string>
 
 #include "child_process.hpp"
-#include "scratch_dir.hpp"
 
 namespace edge::test {
 
@@ -48,8 +48,10 @@ class NatsServerProcess {
  private:
   void start(int port);
   void end(int signal_number);
+  void remove_directory() noexcept;
 
-  ScratchDir directory_{"edge-nats"};
+  // Private, made by the constructor and removed with everything in it.
+  std::filesystem::path directory_;
   std::filesystem::path store_dir_;
   std::filesystem::path log_file_;
   int runs_ = 0;
