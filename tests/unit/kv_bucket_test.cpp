@@ -264,6 +264,37 @@ TEST_CASE(
   CHECK(bucket.update("functions.echo", "v8", revision) > revision);
 }
 
+TEST_CASE("KeyValueBucket: a watcher keeps reporting, in order, after the server restarts") {
+  test::NatsServerProcess server;
+  NatsClient client(test::client_options(server));
+  KeyValueBucket bucket(client, bucket_options("desired"));
+  test::Recorder<Change> changes;
+  nats::KvWatcher watcher = bucket.watch(">", [&](const nats::KvChange& change) {
+    changes.add(
+        {std::string(change.key), std::string(change.value), change.revision, change.deleted});
+  });
+  REQUIRE(watcher.wait_until_replayed(test::kEventDeadline));
+  bucket.put("nodes.a", "1");
+  REQUIRE(changes.wait_for_count(1));
+
+  server.kill();
+  server.restart();
+  const auto deadline = std::chrono::steady_clock::now() + test::kEventDeadline;
+  while (!client.connected() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  REQUIRE(client.connected());
+  bucket.put("nodes.b", "2");
+  REQUIRE(changes.wait_for_count(2));
+  const std::vector<Change> seen = changes.items();
+  CHECK(seen.back().key == "nodes.b");
+  // Neither lost nor repeated: revisions strictly increase.
+  for (std::size_t index = 1; index < seen.size(); ++index) {
+    CHECK(seen[index].revision > seen[index - 1].revision);
+  }
+  CHECK(watcher.failure().empty());
+}
+
 TEST_CASE("KeyValueBucket: opening an existing bucket with another configuration is refused") {
   test::NatsServerProcess server;
   NatsClient client(test::client_options(server));
