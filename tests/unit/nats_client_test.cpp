@@ -270,6 +270,24 @@ TEST_CASE("NatsClient: a Subscription may be destroyed from inside its own handl
   CHECK(calls.load() == 1);
 }
 
+TEST_CASE("NatsClient: a Subscription that outlives its client is still safe to destroy") {
+  test::NatsServerProcess server;
+  std::atomic<int> calls{0};
+  nats::Subscription subscription;
+  {
+    NatsClient client(test::client_options(server));
+    subscription = client.subscribe("edge.late", [&](const Message&) { calls.fetch_add(1); });
+    client.publish("edge.late", "x");
+    client.flush(5s);
+    const auto deadline = Clock::now() + test::kEventDeadline;
+    while (calls.load() == 0 && Clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  }
+  CHECK(calls.load() == 1);
+  CHECK(subscription.active());
+  subscription.reset();  // the connection is closed and destroyed: no crash, no hang
+  CHECK_FALSE(subscription.active());
+}
+
 TEST_CASE("NatsClient: connecting where no server listens names the URL") {
   RefusingPort nobody;
   nats::NatsClientOptions options;
