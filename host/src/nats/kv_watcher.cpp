@@ -14,9 +14,18 @@
 namespace edge::nats {
 namespace {
 
-// How long one kvWatcher_Next waits; kvWatcher_Stop wakes it sooner, so this
-// only bounds how often an idle watcher's thread wakes up.
-constexpr int64_t kNextTimeoutMilliseconds = 60'000;
+// How long one kvWatcher_Next waits before the thread looks whether the
+// watcher is being destroyed: what a destructor may have to wait.
+//
+// Why not kvWatcher_Stop, which wakes kvWatcher_Next at once: in libnats
+// 3.4.1 it unsubscribes and deletes the watcher's ordered consumer, and
+// jsSub_deleteConsumer uses the consumer's name after releasing the
+// subscription's lock, while the thread that re-creates an ordered consumer
+// after a reconnect frees that name (ASan caught the use after free in
+// kv_bucket_test's restart case). kvWatcher_Destroy alone only unsubscribes
+// (libnats does not delete the consumer then; the server drops the ephemeral
+// consumer once nobody listens).
+constexpr int64_t kNextTimeoutMilliseconds = 50;
 
 void deliver(KvWatcher::State& state, kvEntry* entry) {
   const kvOperation operation = kvEntry_Operation(entry);
@@ -39,14 +48,14 @@ void deliver(KvWatcher::State& state, kvEntry* entry) {
 }  // namespace
 
 void KvWatcher::State::run() {
-  for (;;) {
+  while (!stopping.load(std::memory_order_acquire)) {
     kvEntry* entry = nullptr;
     const natsStatus status = kvWatcher_Next(&entry, watcher, kNextTimeoutMilliseconds);
     if (status == NATS_TIMEOUT) continue;
     if (status != NATS_OK) {
-      // NATS_ILLEGAL_STATE is kvWatcher_Stop, from the destructor: not a failure.
+      const std::string reason = describe_status(status);
       const std::lock_guard lock(mutex);
-      if (!stopping) failure = "watch of " + description + " ended: " + describe_status(status);
+      failure = "watch of " + description + " ended: " + reason;
       return;
     }
     if (entry == nullptr) {
@@ -77,11 +86,8 @@ KvWatcher& KvWatcher::operator=(KvWatcher&& other) noexcept {
 
 KvWatcher::~KvWatcher() {
   if (!state_) return;
-  {
-    const std::lock_guard lock(state_->mutex);
-    state_->stopping = true;
-  }
-  kvWatcher_Stop(state_->watcher);
+  // Not kvWatcher_Stop: see kNextTimeoutMilliseconds.
+  state_->stopping.store(true, std::memory_order_release);
   if (state_->thread.joinable()) state_->thread.join();
   kvWatcher_Destroy(state_->watcher);
 }

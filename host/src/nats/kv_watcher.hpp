@@ -8,7 +8,8 @@
 // at once.
 //
 // OWNERSHIP: the watcher owns its thread; the destructor stops it and joins
-// it, so the handler is never called after the KvWatcher is gone. Do not
+// it (within about 50 ms), so the handler is never called after the KvWatcher
+// is gone. Do not
 // destroy a KvWatcher from inside its own handler (it would join itself).
 #pragma once
 

@@ -4,6 +4,7 @@
 
 #include <nats/nats.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -21,9 +22,9 @@ struct KvWatcher::State {
 
   mutable std::mutex mutex;
   mutable std::condition_variable replayed_changed;
-  bool replayed = false;  // guarded by mutex
-  bool stopping = false;  // guarded by mutex: the destructor stopped the watch
-  std::string failure;    // guarded by mutex
+  bool replayed = false;              // guarded by mutex
+  std::atomic<bool> stopping{false};  // the destructor ends the watch
+  std::string failure;                // guarded by mutex
 
   // The watcher's thread: kvWatcher_Next until stopped.
   void run();
