@@ -48,6 +48,20 @@ int listening_port(const std::string& log) {
   return std::atoi(log.c_str() + at + kPrefix.size());
 }
 
+// Every thread of `pid` is stopped (state T in /proc/<pid>/task/*/stat).
+bool all_threads_stopped(pid_t pid) {
+  std::error_code error;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks, error)) {
+    const std::string stat = read_file(task.path() / "stat");
+    // "tid (comm) S ...": the state follows the last ')' (comm may hold one).
+    const std::size_t end_of_name = stat.rfind(')');
+    if (end_of_name == std::string::npos || end_of_name + 2 >= stat.size()) return false;
+    if (stat[end_of_name + 2] != 'T') return false;
+  }
+  return !error;
+}
+
 std::string arguments_text(int port) {
   return port < 0 ? "on a random port" : "on port " + std::to_string(port);
 }
@@ -132,7 +146,18 @@ void NatsServerProcess::stop() { end(SIGTERM); }
 void NatsServerProcess::kill() { end(SIGKILL); }
 
 void NatsServerProcess::pause() {
-  if (process_) process_->send_signal(SIGSTOP);
+  if (!process_) return;
+  process_->send_signal(SIGSTOP);
+  // kill() returns before the signal has stopped every thread: a request
+  // sent right away could still be answered. Wait for the group stop.
+  const auto deadline = std::chrono::steady_clock::now() + kStopDeadline;
+  while (!all_threads_stopped(process_->pid())) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw std::runtime_error("nats-server on port " + std::to_string(port_) +
+                               " did not stop within 20 s of SIGSTOP");
+    }
+    std::this_thread::sleep_for(1ms);
+  }
 }
 
 void NatsServerProcess::resume() {

@@ -35,7 +35,8 @@ class NatsServerProcess {
   void stop();
   // SIGKILL and reap: a crash.
   void kill();
-  // SIGSTOP / SIGCONT: a server that hangs (its sockets stay open, nothing answers).
+  // SIGSTOP / SIGCONT: a server that hangs (its sockets stay open, nothing
+  // answers). pause() returns once every thread of the server is stopped.
   void pause();
   void resume();
   // Stops the server if it runs, then starts it again on the same port with
