@@ -14,9 +14,11 @@
 namespace edge::nats {
 
 struct KeyValueBucket::Impl {
-  jsCtx* jetstream = nullptr;  // OWNERSHIP: owned
-  kvStore* store = nullptr;    // OWNERSHIP: owned
-  std::string url;             // the client's, for messages
+  jsCtx* jetstream = nullptr;        // OWNERSHIP: owned
+  kvStore* store = nullptr;          // OWNERSHIP: owned
+  std::string url;                   // the client's, for messages
+  NatsClientOptions client_options;  // for each watcher's own connection
+  int64_t timeout_milliseconds = 0;
 
   Impl() = default;
   ~Impl() {
@@ -49,6 +51,13 @@ int length_of(std::string_view value, std::string_view what) {
 KeyValueBucket::KeyValueBucket(NatsClient& client, const KvBucketOptions& options)
     : name_(options.name), impl_(std::make_unique<Impl>()) {
   impl_->url = client.url();
+  impl_->client_options = options_of(client);
+  // The watchers' connections report nothing to the client's owner.
+  impl_->client_options.on_disconnected = nullptr;
+  impl_->client_options.on_reconnected = nullptr;
+  impl_->client_options.on_closed = nullptr;
+  impl_->client_options.name += impl_->client_options.name.empty() ? "watch" : "-watch";
+  impl_->timeout_milliseconds = static_cast<int64_t>(options.timeout.count());
   const std::string where = "key-value bucket \"" + name_ + "\" on " + impl_->url;
   if (options.history < 1 || options.history > 64) {
     throw NatsError("cannot open " + where + ": history must be 1 to 64, not " +
@@ -158,15 +167,21 @@ KvWatcher KeyValueBucket::watch(std::string_view keys, KvWatchHandler handler) {
   const std::string keys_text(keys);
   state->description = "keys \"" + keys_text + "\" of bucket \"" + name_ + "\"";
   state->handler = std::move(handler);
-  check_status(kvStore_Watch(&state->watcher, impl_->store, keys_text.c_str(), nullptr),
+  // A connection of its own: see KvWatcher::State. On failure, State's
+  // destructor frees whatever was made.
+  state->connection = std::make_unique<NatsClient>(impl_->client_options);
+  jsOptions jetstream_options;
+  check_status(jsOptions_Init(&jetstream_options), "cannot initialise JetStream options");
+  jetstream_options.Wait = impl_->timeout_milliseconds;
+  check_status(natsConnection_JetStream(&state->jetstream, native_connection(*state->connection),
+                                        &jetstream_options),
+               "cannot open JetStream to watch " + state->description);
+  check_status(js_KeyValue(&state->store, state->jetstream, name_.c_str()),
+               "cannot bind to the bucket to watch " + state->description);
+  check_status(kvStore_Watch(&state->watcher, state->store, keys_text.c_str(), nullptr),
                "cannot watch " + state->description);
   KvWatcher::State* running = state.get();
-  try {
-    state->thread = std::thread([running] { running->run(); });
-  } catch (...) {
-    kvWatcher_Destroy(state->watcher);
-    throw;
-  }
+  state->thread = std::thread([running] { running->run(); });
   return KvWatcher(std::move(state));
 }
 

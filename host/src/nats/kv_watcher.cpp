@@ -14,18 +14,9 @@
 namespace edge::nats {
 namespace {
 
-// How long one kvWatcher_Next waits before the thread looks whether the
-// watcher is being destroyed: what a destructor may have to wait.
-//
-// Why not kvWatcher_Stop, which wakes kvWatcher_Next at once: in libnats
-// 3.4.1 it unsubscribes and deletes the watcher's ordered consumer, and
-// jsSub_deleteConsumer uses the consumer's name after releasing the
-// subscription's lock, while the thread that re-creates an ordered consumer
-// after a reconnect frees that name (ASan caught the use after free in
-// kv_bucket_test's restart case). kvWatcher_Destroy alone only unsubscribes
-// (libnats does not delete the consumer then; the server drops the ephemeral
-// consumer once nobody listens).
-constexpr int64_t kNextTimeoutMilliseconds = 50;
+// How long one kvWatcher_Next waits; closing the connection wakes it at
+// once, so this only bounds how often an idle watcher's thread wakes up.
+constexpr int64_t kNextTimeoutMilliseconds = 60'000;
 
 void deliver(KvWatcher::State& state, kvEntry* entry) {
   const kvOperation operation = kvEntry_Operation(entry);
@@ -48,11 +39,12 @@ void deliver(KvWatcher::State& state, kvEntry* entry) {
 }  // namespace
 
 void KvWatcher::State::run() {
-  while (!stopping.load(std::memory_order_acquire)) {
+  for (;;) {
     kvEntry* entry = nullptr;
     const natsStatus status = kvWatcher_Next(&entry, watcher, kNextTimeoutMilliseconds);
     if (status == NATS_TIMEOUT) continue;
     if (status != NATS_OK) {
+      if (stopping.load(std::memory_order_acquire)) return;  // stop() closed the connection
       const std::string reason = describe_status(status);
       const std::lock_guard lock(mutex);
       failure = "watch of " + description + " ended: " + reason;
@@ -70,6 +62,19 @@ void KvWatcher::State::run() {
   }
 }
 
+void KvWatcher::State::stop() noexcept {
+  stopping.store(true, std::memory_order_release);
+  if (connection) connection->close();  // ends the subscription, wakes kvWatcher_Next
+  if (thread.joinable()) thread.join();
+  // Not before the close: see the comment on State.
+  if (watcher != nullptr) kvWatcher_Destroy(std::exchange(watcher, nullptr));
+  if (store != nullptr) kvStore_Destroy(std::exchange(store, nullptr));
+  if (jetstream != nullptr) jsCtx_Destroy(std::exchange(jetstream, nullptr));
+  connection.reset();
+}
+
+KvWatcher::State::~State() { stop(); }
+
 KvWatcher::KvWatcher() noexcept = default;
 
 KvWatcher::KvWatcher(std::unique_ptr<State> state) noexcept : state_(std::move(state)) {}
@@ -84,13 +89,7 @@ KvWatcher& KvWatcher::operator=(KvWatcher&& other) noexcept {
   return *this;
 }
 
-KvWatcher::~KvWatcher() {
-  if (!state_) return;
-  // Not kvWatcher_Stop: see kNextTimeoutMilliseconds.
-  state_->stopping.store(true, std::memory_order_release);
-  if (state_->thread.joinable()) state_->thread.join();
-  kvWatcher_Destroy(state_->watcher);
-}
+KvWatcher::~KvWatcher() = default;  // State's destructor stops the watch
 
 bool KvWatcher::replayed() const noexcept {
   if (!state_) return false;

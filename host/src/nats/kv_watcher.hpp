@@ -7,9 +7,10 @@
 // and wakes wait_until_replayed(). A bucket with no matching key is caught up
 // at once.
 //
-// OWNERSHIP: the watcher owns its thread; the destructor stops it and joins
-// it (within about 50 ms), so the handler is never called after the KvWatcher
-// is gone. Do not
+// OWNERSHIP: the watcher owns its thread and a connection of its own (same
+// URLs and settings as the bucket's client; see kv_watcher_state.hpp for
+// why); the destructor closes the connection and joins the thread, so the
+// handler is never called after the KvWatcher is gone. Do not
 // destroy a KvWatcher from inside its own handler (it would join itself).
 #pragma once
 

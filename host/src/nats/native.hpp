@@ -16,6 +16,9 @@ namespace edge::nats {
 // (KeyValueBucket). Valid while the client lives.
 natsConnection* native_connection(const NatsClient& client) noexcept;
 
+// The options the client was made with (to open a sibling connection).
+const NatsClientOptions& options_of(const NatsClient& client) noexcept;
+
 // Subscribes `handler` to `subject` (in queue group `queue` unless empty).
 // Throws NatsError naming the subject.
 Subscription open_subscription(natsConnection* connection, std::string_view subject,

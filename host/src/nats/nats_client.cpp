@@ -30,10 +30,17 @@ struct ClientAccess {
   static natsConnection* connection(const NatsClient& client) noexcept {
     return client.impl_->connection;
   }
+  static const NatsClientOptions& options(const NatsClient& client) noexcept {
+    return client.impl_->options;
+  }
 };
 
 natsConnection* native_connection(const NatsClient& client) noexcept {
   return ClientAccess::connection(client);
+}
+
+const NatsClientOptions& options_of(const NatsClient& client) noexcept {
+  return ClientAccess::options(client);
 }
 
 namespace {
@@ -192,6 +199,8 @@ void NatsClient::flush(std::chrono::milliseconds timeout) {
   }
   check_status(status, "flush to " + impl_->options.url);
 }
+
+void NatsClient::close() noexcept { natsConnection_Close(impl_->connection); }
 
 bool NatsClient::connected() const noexcept {
   return natsConnection_Status(impl_->connection) == NATS_CONN_STATUS_CONNECTED;

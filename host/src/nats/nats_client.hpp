@@ -98,6 +98,11 @@ class NatsClient {
   // round trip). Throws NatsTimeoutError after `timeout`.
   void flush(std::chrono::milliseconds timeout);
 
+  // Closes the connection now (on_closed fires); idempotent. Every later call
+  // fails; subscriptions end without unsubscribing (the server forgets them
+  // with the connection).
+  void close() noexcept;
+
   // Connected right now (false while reconnecting).
   bool connected() const noexcept;
   // The largest payload the server accepts (its max_payload, 1 MiB by default).
