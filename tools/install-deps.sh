@@ -10,6 +10,7 @@ packages=(
   libssl-dev                         # OpenSSL EVP (MD5 of SyncState)
   libseccomp-dev                     # edge-worker: the process sandbox's seccomp filter
   nlohmann-json3-dev                 # JSON
+  nats-server libnats-dev            # the NATS transport (host/src/nats) and its tests' server
   doctest-dev                        # tests
   libbenchmark-dev                   # tools/bench
   python3-prometheus-client          # tests: the real parser checks /metrics

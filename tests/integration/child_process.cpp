@@ -208,6 +208,11 @@ bool ChildProcess::send_signal(int signal_number) {
   return !reaped_ && ::kill(pid_, signal_number) == 0;
 }
 
+bool ChildProcess::has_exited() {
+  reap(/*blocking=*/false);
+  return reaped_;
+}
+
 ChildProcess::Exit ChildProcess::wait(std::chrono::milliseconds timeout) {
   const Clock::time_point deadline = Clock::now() + timeout;
   pump(deadline, [&] { return !outputs_open(); });

@@ -42,6 +42,9 @@ class ChildProcess {
   // Sends a signal; false if the child is already reaped.
   bool send_signal(int signal_number);
 
+  // Whether the child has ended (reaps it if so); never blocks.
+  bool has_exited();
+
   struct Exit {
     bool timed_out = false;  // it had to be killed
     bool exited = false;     // exited normally (else killed by a signal)

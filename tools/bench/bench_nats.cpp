@@ -1,0 +1,151 @@
+// The NATS transport's floor on loopback, through a real nats-server started
+// by this program (the tests' NatsServerProcess): what a remote invoke routed
+// by a controller pays before any plugin runs. Its p50 bounds how much of the
+// cluster's remote-invoke budget is left for everything else.
+//
+//   BM_Nats_Publish           a publish: the client's own cost, no round trip
+//                             (the baseline); a write per publish, or batched.
+//   BM_Nats_PublishFlush      a publish and a flush: one round trip to the
+//                             server (PING/PONG), no subscriber.
+//   BM_Nats_RequestReply      a request answered by a responder on another
+//                             connection of this process: requester -> server
+//                             -> responder -> server -> requester. With
+//                             send_immediately=0 the responder's replies wait
+//                             for libnats' batching flusher (1 ms).
+// The first argument is the payload size in bytes. Round-trip benchmarks report
+// p50/p99 (µs) over every iteration.
+#include "nats/nats_client.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nats_server.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// One server for the whole run, started on first use; the ChildProcess
+// inside kills and reaps it at exit.
+edge::test::NatsServerProcess& server() {
+  static edge::test::NatsServerProcess instance;
+  return instance;
+}
+
+edge::nats::NatsClientOptions options(const std::string& name) {
+  edge::nats::NatsClientOptions result;
+  result.url = server().url();
+  result.name = name;
+  return result;
+}
+
+double percentile(std::vector<double> values, double fraction) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  // Nearest rank: the smallest value with at least `fraction` of them at or below it.
+  const auto rank =
+      static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(values.size())));
+  return values[std::max<std::size_t>(rank, 1) - 1];
+}
+
+void report_latencies(benchmark::State& state, const std::vector<double>& latencies_us) {
+  state.counters["p50_us"] = percentile(latencies_us, 0.50);
+  state.counters["p99_us"] = percentile(latencies_us, 0.99);
+  state.SetItemsProcessed(state.iterations());
+}
+
+// state.range(1): send_immediately (1, the default: a write per publish) or 0
+// (libnats batches writes).
+void BM_Nats_Publish(benchmark::State& state) {
+  try {
+    edge::nats::NatsClientOptions publisher_options = options("bench-publisher");
+    publisher_options.send_immediately = state.range(1) != 0;
+    edge::nats::NatsClient client(publisher_options);
+    const std::string payload(static_cast<std::size_t>(state.range(0)), 'x');
+    for (auto _ : state) client.publish("bench.sink", payload);
+    client.flush(10s);  // everything reached the server before the next benchmark
+    state.SetItemsProcessed(state.iterations());
+    state.SetBytesProcessed(state.iterations() * state.range(0));
+  } catch (const std::exception& error) {
+    state.SkipWithError(error.what());
+  }
+}
+
+void BM_Nats_PublishFlush(benchmark::State& state) {
+  try {
+    edge::nats::NatsClient client(options("bench-flusher"));
+    const std::string payload(static_cast<std::size_t>(state.range(0)), 'x');
+    std::vector<double> latencies_us;
+    for (auto _ : state) {
+      const Clock::time_point start = Clock::now();
+      client.publish("bench.sink", payload);
+      client.flush(5s);
+      const std::chrono::duration<double> elapsed = Clock::now() - start;
+      state.SetIterationTime(elapsed.count());
+      latencies_us.push_back(elapsed.count() * 1e6);
+    }
+    report_latencies(state, latencies_us);
+  } catch (const std::exception& error) {
+    state.SkipWithError(error.what());
+  }
+}
+
+// state.range(1): the responder's send_immediately (1, the default) or 0.
+void BM_Nats_RequestReply(benchmark::State& state) {
+  try {
+    edge::nats::NatsClientOptions responder_options = options("bench-responder");
+    responder_options.send_immediately = state.range(1) != 0;
+    edge::nats::NatsClient responder_client(responder_options);
+    edge::nats::NatsClient client(options("bench-requester"));
+    edge::nats::Subscription responder =
+        responder_client.subscribe("bench.echo", [&](const edge::nats::Message& message) {
+          responder_client.respond(message.reply_subject, message.payload);
+        });
+    responder_client.flush(5s);
+    const std::string payload(static_cast<std::size_t>(state.range(0)), 'x');
+    (void)client.request("bench.echo", payload, 5s);  // creates the shared reply subscription
+
+    std::vector<double> latencies_us;
+    for (auto _ : state) {
+      const Clock::time_point start = Clock::now();
+      const std::string reply = client.request("bench.echo", payload, 5s);
+      const std::chrono::duration<double> elapsed = Clock::now() - start;
+      state.SetIterationTime(elapsed.count());
+      latencies_us.push_back(elapsed.count() * 1e6);
+      if (reply.size() != payload.size()) {
+        state.SkipWithError("the reply is not the request's payload");
+        break;
+      }
+    }
+    report_latencies(state, latencies_us);
+  } catch (const std::exception& error) {
+    state.SkipWithError(error.what());
+  }
+}
+
+}  // namespace
+
+BENCHMARK(BM_Nats_Publish)
+    ->ArgNames({"bytes", "send_immediately"})
+    ->Args({16, 1})
+    ->Args({4096, 1})
+    ->Args({16, 0})
+    ->Args({4096, 0});
+BENCHMARK(BM_Nats_PublishFlush)->Arg(16)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Nats_RequestReply)
+    ->ArgNames({"bytes", "send_immediately"})
+    ->Args({16, 1})
+    ->Args({4096, 1})
+    ->Args({16, 0})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+BENCHMARK_MAIN();
