@@ -37,6 +37,15 @@ struct Change {
   bool operator==(const Change&) const = default;
 };
 
+// Watches `keys`, recording every change.
+nats::KvWatcher watch_into(KeyValueBucket& bucket, const std::string& keys,
+                           test::Recorder<Change>& changes) {
+  return bucket.watch(keys, [&changes](const nats::KvChange& change) {
+    changes.add(
+        {std::string(change.key), std::string(change.value), change.revision, change.deleted});
+  });
+}
+
 TEST_CASE("KeyValueBucket: put, get, revisions that grow, and a missing key") {
   test::NatsServerProcess server;
   NatsClient client(test::client_options(server));
@@ -196,10 +205,7 @@ TEST_CASE(
   bucket.put("other.x", "not watched");
 
   test::Recorder<Change> changes;
-  nats::KvWatcher watcher = bucket.watch("nodes.>", [&](const nats::KvChange& change) {
-    changes.add(
-        {std::string(change.key), std::string(change.value), change.revision, change.deleted});
-  });
+  nats::KvWatcher watcher = watch_into(bucket, "nodes.>", changes);
   REQUIRE(watcher.wait_until_replayed(test::kEventDeadline));
   CHECK(watcher.replayed());
   // The latest entry of each key, the delete included; "other.x" left out.
@@ -227,10 +233,7 @@ TEST_CASE("KeyValueBucket: a watcher on keys that do not exist yet is caught up 
   NatsClient client(test::client_options(server));
   KeyValueBucket bucket(client, bucket_options("desired"));
   test::Recorder<Change> changes;
-  nats::KvWatcher watcher = bucket.watch("heartbeats.*", [&](const nats::KvChange& change) {
-    changes.add(
-        {std::string(change.key), std::string(change.value), change.revision, change.deleted});
-  });
+  nats::KvWatcher watcher = watch_into(bucket, "heartbeats.*", changes);
   REQUIRE(watcher.wait_until_replayed(test::kEventDeadline));
   CHECK(changes.size() == 0);
   bucket.put("heartbeats.n1", "alive");
@@ -269,10 +272,7 @@ TEST_CASE("KeyValueBucket: a watcher keeps reporting, in order, after the server
   NatsClient client(test::client_options(server));
   KeyValueBucket bucket(client, bucket_options("desired"));
   test::Recorder<Change> changes;
-  nats::KvWatcher watcher = bucket.watch(">", [&](const nats::KvChange& change) {
-    changes.add(
-        {std::string(change.key), std::string(change.value), change.revision, change.deleted});
-  });
+  nats::KvWatcher watcher = watch_into(bucket, ">", changes);
   REQUIRE(watcher.wait_until_replayed(test::kEventDeadline));
   bucket.put("nodes.a", "1");
   REQUIRE(changes.wait_for_count(1));

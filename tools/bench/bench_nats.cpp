@@ -16,6 +16,8 @@
 // p50/p99 (µs) over every iteration.
 #include "nats/nats_client.hpp"
 
+#include "percentile.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -47,18 +49,9 @@ edge::nats::NatsClientOptions options(const std::string& name) {
   return result;
 }
 
-double percentile(std::vector<double> values, double fraction) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  // Nearest rank: the smallest value with at least `fraction` of them at or below it.
-  const auto rank =
-      static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(values.size())));
-  return values[std::max<std::size_t>(rank, 1) - 1];
-}
-
 void report_latencies(benchmark::State& state, const std::vector<double>& latencies_us) {
-  state.counters["p50_us"] = percentile(latencies_us, 0.50);
-  state.counters["p99_us"] = percentile(latencies_us, 0.99);
+  state.counters["p50_us"] = edge::bench::percentile(latencies_us, 0.50);
+  state.counters["p99_us"] = edge::bench::percentile(latencies_us, 0.99);
   state.SetItemsProcessed(state.iterations());
 }
 

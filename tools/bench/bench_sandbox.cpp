@@ -25,6 +25,8 @@
 #include "sandbox/sandbox_state.hpp"
 #include "sandbox/worker_process.hpp"
 
+#include "percentile.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <sys/socket.h>
@@ -91,15 +93,6 @@ edge::EdgeFunction isolated(const std::string& id, const std::string& plugin, do
   return function;
 }
 
-double percentile(std::vector<double> values, double fraction) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  // Nearest rank: the smallest value with at least `fraction` of them at or below it.
-  const auto rank =
-      static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(values.size())));
-  return values[std::max<std::size_t>(rank, 1) - 1];
-}
-
 // Waits until the zygote has reaped every worker the host let go (and
 // removed their cgroups, which it does before reporting the exit).
 bool wait_for_workers_gone(benchmark::State& state, Confinement confinement = Confinement::Full) {
@@ -148,8 +141,8 @@ void BM_Sandbox_ColdStart_FirstInvoke(benchmark::State& state) {
   } catch (const std::exception& error) {
     state.SkipWithError(error.what());
   }
-  state.counters["p50_us"] = percentile(times_us, 0.50);
-  state.counters["p99_us"] = percentile(times_us, 0.99);
+  state.counters["p50_us"] = edge::bench::percentile(times_us, 0.50);
+  state.counters["p99_us"] = edge::bench::percentile(times_us, 0.99);
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -390,9 +383,9 @@ void BM_Sandbox_TimeoutKill(benchmark::State& state) {
   } catch (const std::exception& error) {
     state.SkipWithError(error.what());
   }
-  state.counters["p50_us"] = percentile(latencies_us, 0.50);
-  state.counters["p99_us"] = percentile(latencies_us, 0.99);
-  state.counters["max_us"] = percentile(latencies_us, 1.0);
+  state.counters["p50_us"] = edge::bench::percentile(latencies_us, 0.50);
+  state.counters["p99_us"] = edge::bench::percentile(latencies_us, 0.99);
+  state.counters["max_us"] = edge::bench::percentile(latencies_us, 1.0);
   state.counters["warm_up_retries"] = warm_up_retries;
   state.SetItemsProcessed(state.iterations());
 }
