@@ -12,20 +12,32 @@
 //                             -> responder -> server -> requester. With
 //                             send_immediately=0 the responder's replies wait
 //                             for libnats' batching flusher (1 ms).
+//   BM_Nats_HeartbeatIngest   heartbeats of 1,000 simulated nodes (one
+//                             batching connection) through the server to one
+//                             subscriber that decodes each and records it in
+//                             an EdgeCluster of 1,000 nodes: the controller's
+//                             ingest path (issue 6's target: >= 50,000/s).
+//                             decode=0 only counts them (the baseline: what
+//                             the transport alone carries).
 // The first argument is the payload size in bytes. Round-trip benchmarks report
 // p50/p99 (µs) over every iteration.
+#include "fleet/heartbeat_message.hpp"
 #include "nats/nats_client.hpp"
+
+#include <edge/cluster.hpp>
 
 #include "percentile.hpp"
 
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <exception>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "nats_server.hpp"
@@ -124,8 +136,87 @@ void BM_Nats_RequestReply(benchmark::State& state) {
   }
 }
 
+// state.range(0): simulated nodes; state.range(1): decode and record (1) or
+// only count (0). An iteration publishes one heartbeat per node and waits
+// until the subscriber has taken them all (so that nothing queues beyond
+// libnats' pending limits).
+void BM_Nats_HeartbeatIngest(benchmark::State& state) {
+  try {
+    const auto nodes = static_cast<std::size_t>(state.range(0));
+    const bool decode = state.range(1) != 0;
+    edge::EdgeCluster cluster;
+    std::vector<std::string> payloads;
+    payloads.reserve(nodes);
+    for (std::size_t i = 0; i < nodes; ++i) {
+      edge::fleet::HeartbeatMessage message;
+      message.node_id = "node-" + std::to_string(i);
+      message.boot_id = "b00t";
+      message.sequence = 1;
+      message.usage.cpu_percent = static_cast<double>(i % 80);
+      message.usage.memory_mb = 256;
+      message.usage.memory_max_mb = 1024;
+      message.inventory_digest = std::string(64, '0');
+      cluster.register_node(edge::EdgeNode(message.node_id));
+      payloads.push_back(edge::fleet::encode(message));
+    }
+
+    std::atomic<std::uint64_t> taken{0};
+    std::atomic<std::uint64_t> refused{0};
+    edge::nats::NatsClient controller(options("bench-controller"));
+    edge::nats::Subscription heartbeats =
+        controller.subscribe("bench.hb.*", [&](const edge::nats::Message& message) {
+          if (decode) {
+            try {
+              const edge::fleet::HeartbeatMessage heartbeat =
+                  edge::fleet::decode_heartbeat(message.payload);
+              cluster.heartbeat(heartbeat.node_id, heartbeat.usage);
+            } catch (const std::exception&) {
+              refused.fetch_add(1, std::memory_order_relaxed);
+            }
+          }
+          taken.fetch_add(1, std::memory_order_release);
+        });
+    controller.flush(5s);
+
+    edge::nats::NatsClientOptions simulator_options = options("bench-nodes");
+    simulator_options.send_immediately = false;  // many nodes on one connection: batch
+    edge::nats::NatsClient simulator(simulator_options);
+    std::vector<std::string> subjects;
+    subjects.reserve(nodes);
+    for (std::size_t i = 0; i < nodes; ++i)
+      subjects.push_back("bench.hb.node-" + std::to_string(i));
+
+    std::uint64_t sent = 0;
+    for (auto _ : state) {
+      for (std::size_t i = 0; i < nodes; ++i) simulator.publish(subjects[i], payloads[i]);
+      simulator.flush(10s);
+      sent += nodes;
+      const Clock::time_point deadline = Clock::now() + 10s;
+      while (taken.load(std::memory_order_acquire) < sent) {
+        if (Clock::now() > deadline) {
+          state.SkipWithError("heartbeats were lost on the way (a slow consumer?)");
+          return;
+        }
+        std::this_thread::sleep_for(50us);  // leave the cores to the server and subscriber
+      }
+    }
+    if (refused.load() != 0) state.SkipWithError("the controller refused heartbeats");
+    state.SetItemsProcessed(static_cast<std::int64_t>(sent));
+    state.counters["heartbeats_per_s"] =
+        benchmark::Counter(static_cast<double>(sent), benchmark::Counter::kIsRate);
+  } catch (const std::exception& error) {
+    state.SkipWithError(error.what());
+  }
+}
+
 }  // namespace
 
+BENCHMARK(BM_Nats_HeartbeatIngest)
+    ->ArgNames({"nodes", "decode"})
+    ->Args({1000, 0})
+    ->Args({1000, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Nats_Publish)
     ->ArgNames({"bytes", "send_immediately"})
     ->Args({16, 1})
