@@ -1,0 +1,74 @@
+#include "fleet/subjects.hpp"
+
+#include "topology/ids.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace edge::fleet {
+
+std::string id_token(std::string_view id) {
+  std::string token(id);
+  std::replace(token.begin(), token.end(), '.', '=');
+  return token;
+}
+
+std::optional<std::string> id_of_token(std::string_view token) {
+  std::string id(token);
+  std::replace(id.begin(), id.end(), '=', '.');
+  if (!topology_internal::is_valid_id(id)) return std::nullopt;
+  return id;
+}
+
+bool is_valid_cluster_name(std::string_view name) noexcept {
+  constexpr std::size_t kMaxClusterName = 64;
+  if (name.empty() || name.size() > kMaxClusterName) return false;
+  return std::all_of(name.begin(), name.end(), [](char character) {
+    return (character >= 'a' && character <= 'z') || (character >= 'A' && character <= 'Z') ||
+           (character >= '0' && character <= '9') || character == '_' || character == '-';
+  });
+}
+
+Subjects::Subjects(std::string cluster) : cluster_(std::move(cluster)) {
+  if (!is_valid_cluster_name(cluster_)) {
+    throw std::invalid_argument("invalid cluster name \"" + cluster_ +
+                                "\": expected 1-64 of [A-Za-z0-9_-]");
+  }
+  prefix_ = "edge." + cluster_ + ".";
+}
+
+std::string Subjects::heartbeat(std::string_view node_id) const {
+  return prefix_ + "hb." + id_token(node_id);
+}
+
+std::string Subjects::every_heartbeat() const { return prefix_ + "hb.*"; }
+
+std::optional<std::string> Subjects::node_of_heartbeat(std::string_view subject) const {
+  const std::string start = prefix_ + "hb.";
+  if (!subject.starts_with(start)) return std::nullopt;
+  return id_of_token(subject.substr(start.size()));
+}
+
+std::string Subjects::invoke(std::string_view node_id) const {
+  return prefix_ + "call." + id_token(node_id);
+}
+
+std::string Subjects::inventory(std::string_view node_id) const {
+  return prefix_ + "inv." + id_token(node_id);
+}
+
+std::string Subjects::control(std::string_view node_id) const {
+  return prefix_ + "ctl." + id_token(node_id);
+}
+
+std::string Subjects::desired_bucket() const { return "edge_" + cluster_ + "_desired"; }
+
+std::string Subjects::desired_key(std::string_view node_id, std::string_view function_id) const {
+  return id_token(node_id) + "." + id_token(function_id);
+}
+
+std::string Subjects::desired_keys_of(std::string_view node_id) const {
+  return id_token(node_id) + ".*";
+}
+
+}  // namespace edge::fleet
