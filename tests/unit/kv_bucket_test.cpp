@@ -7,7 +7,6 @@
 #include <barrier>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "nats_server.hpp"
@@ -16,7 +15,6 @@
 namespace edge {
 namespace {
 
-using namespace std::chrono_literals;
 using nats::KeyValueBucket;
 using nats::KvBucketOptions;
 using nats::KvConflictError;
@@ -254,11 +252,7 @@ TEST_CASE(
   server.restart();
 
   // The same client reconnects, and the same bucket handle works again.
-  const auto deadline = std::chrono::steady_clock::now() + test::kEventDeadline;
-  while (!client.connected() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  REQUIRE(client.connected());
+  REQUIRE(test::wait_until_connected(client));
   const std::optional<nats::KvEntry> entry = bucket.get("functions.echo");
   REQUIRE(entry.has_value());
   CHECK(entry->value == "v7");
@@ -279,11 +273,7 @@ TEST_CASE("KeyValueBucket: a watcher keeps reporting, in order, after the server
 
   server.kill();
   server.restart();
-  const auto deadline = std::chrono::steady_clock::now() + test::kEventDeadline;
-  while (!client.connected() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  REQUIRE(client.connected());
+  REQUIRE(test::wait_until_connected(client));
   bucket.put("nodes.b", "2");
   REQUIRE(changes.wait_for_count(2));
   const std::vector<Change> seen = changes.items();

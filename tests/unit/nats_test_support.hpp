@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "nats/nats_client.hpp"
@@ -25,6 +26,17 @@ inline nats::NatsClientOptions client_options(const NatsServerProcess& server,
   options.reconnect_wait = std::chrono::milliseconds(50);
   options.reconnect_jitter = std::chrono::milliseconds(50);
   return options;
+}
+
+// Waits until the client is connected (again, after a server restart).
+inline bool wait_until_connected(const nats::NatsClient& client,
+                                 std::chrono::milliseconds deadline = kEventDeadline) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  while (!client.connected()) {
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 // Things recorded on one thread, awaited on another.
