@@ -61,6 +61,8 @@ std::string Subjects::control(std::string_view node_id) const {
   return prefix_ + "ctl." + id_token(node_id);
 }
 
+std::string Subjects::artifact_chunks() const { return prefix_ + "blob.get"; }
+
 std::string Subjects::desired_bucket() const { return "edge_" + cluster_ + "_desired"; }
 
 std::string Subjects::desired_key(std::string_view node_id, std::string_view function_id) const {

@@ -41,6 +41,9 @@ class Subjects {
   std::string inventory(std::string_view node_id) const;
   std::string control(std::string_view node_id) const;
 
+  // Chunk requests for plugin artifacts, answered by the hosts holding them.
+  std::string artifact_chunks() const;
+
   // The key-value bucket of desired state, and its keys: one per function
   // placed on a node; a node watches its own.
   std::string desired_bucket() const;

@@ -1,0 +1,121 @@
+#include "fleet/artifact_transfer.hpp"
+
+#include "plugin/sha256.hpp"
+
+#include <edge/models.hpp>
+
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace edge::fleet {
+namespace {
+
+constexpr std::size_t kReplyHeadroom = 4096;
+
+std::string chunk_request(std::string_view sha256, std::uint64_t offset, std::uint64_t length) {
+  return std::string(sha256) + " " + std::to_string(offset) + " " + std::to_string(length);
+}
+
+// 'K' + bytes, or 'E' + why not.
+std::string serve_chunk(const ArtifactServer::Lookup& lookup, std::string_view request) {
+  std::istringstream words{std::string(request)};
+  std::string sha256;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+  if (!(words >> sha256 >> offset >> length) || sha256.size() != 64) {
+    return "Ebad chunk request (expected \"<sha256> <offset> <length>\")";
+  }
+  const std::optional<std::filesystem::path> file = lookup(sha256);
+  if (!file) return "Eartifact " + sha256 + " is not held here";
+  std::ifstream in(*file, std::ios::binary);
+  if (!in) return "Ecannot read artifact " + sha256 + " from " + file->string();
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::string reply(1 + length, '\0');
+  reply[0] = 'K';
+  in.read(reply.data() + 1, static_cast<std::streamsize>(length));
+  reply.resize(1 + static_cast<std::size_t>(in.gcount()));
+  return reply;
+}
+
+}  // namespace
+
+ArtifactServer::ArtifactServer(nats::NatsClient& client, const Subjects& subjects, Lookup lookup)
+    : subscription_(client.queue_subscribe(
+          subjects.artifact_chunks(), "holders",
+          [&client, lookup = std::move(lookup)](const nats::Message& message) {
+            if (message.reply_subject.empty()) return;
+            try {
+              client.respond(message.reply_subject, serve_chunk(lookup, message.payload));
+            } catch (const std::exception&) {
+              // The requester times out and asks again (maybe another holder).
+            }
+          })) {}
+
+ArtifactManifest manifest_of(std::string_view bytes, std::int64_t version) {
+  Sha256 hash;
+  hash.update(bytes);
+  return {hash.hex_digest(), SyncState::from_data(std::string(bytes), version).checksum,
+          bytes.size(), version};
+}
+
+std::string fetch_artifact(nats::NatsClient& client, const Subjects& subjects,
+                           const ArtifactManifest& manifest, const FetchOptions& options) {
+  const std::string what = "artifact " + manifest.sha256;
+  std::size_t chunk = options.chunk_bytes;
+  if (chunk == 0) {
+    const auto payload = static_cast<std::size_t>(client.max_payload());
+    chunk = payload > 2 * kReplyHeadroom ? payload - kReplyHeadroom : payload / 2;
+  }
+  std::string bytes;
+  bytes.reserve(manifest.size);
+  while (bytes.size() < manifest.size) {
+    const std::uint64_t offset = bytes.size();
+    const std::uint64_t length = std::min<std::uint64_t>(chunk, manifest.size - offset);
+    std::string reply;
+    for (int attempt = 1;; ++attempt) {
+      try {
+        reply =
+            client.request(subjects.artifact_chunks(),
+                           chunk_request(manifest.sha256, offset, length), options.chunk_timeout);
+        break;
+      } catch (const nats::NatsNoRespondersError&) {
+        throw SyncError(what + ": no host holds it (nobody answers " + subjects.artifact_chunks() +
+                        ")");
+      } catch (const nats::NatsTimeoutError&) {
+        if (attempt >= options.chunk_attempts) {
+          throw SyncError(what + ": no answer for the chunk at byte " + std::to_string(offset) +
+                          " after " + std::to_string(attempt) + " attempts");
+        }
+      }
+    }
+    if (reply.empty() || (reply[0] != 'K' && reply[0] != 'E')) {
+      throw SyncError(what + ": a reply that is not a chunk");
+    }
+    if (reply[0] == 'E') throw SyncError(what + ": " + reply.substr(1));
+    if (reply.size() == 1) {
+      throw SyncError(what + ": the holder's copy ends at byte " + std::to_string(offset) +
+                      ", the manifest says " + std::to_string(manifest.size));
+    }
+    bytes.append(reply, 1, std::string::npos);
+  }
+  if (bytes.size() != manifest.size) {
+    throw SyncError(what + ": " + std::to_string(bytes.size()) +
+                    " bytes arrived, the manifest says " + std::to_string(manifest.size));
+  }
+  SyncState state;
+  state.version = manifest.version;
+  state.checksum = manifest.md5;
+  state.data = std::move(bytes);
+  if (!state.verify())
+    throw SyncError(what + ": MD5 mismatch (SyncState::verify): corrupted in transit");
+  Sha256 hash;
+  hash.update(state.data);
+  const std::string sha256 = hash.hex_digest();
+  if (sha256 != manifest.sha256) {
+    throw SyncError(what + ": SHA-256 mismatch (got " + sha256 + ")");
+  }
+  return std::move(state.data);
+}
+
+}  // namespace edge::fleet

@@ -1,0 +1,71 @@
+// Plugin bytes over NATS (issue 6's plugin sync): content-addressed by
+// SHA-256, shipped in chunks that fit the server's max_payload, checked with
+// the spec's SyncState (MD5) and with SHA-256 before anyone may write them
+// where a loader looks.
+//
+// Hosts that hold an artifact answer chunk requests on
+// edge.<cluster>.blob.get in one queue group (any holder serves any chunk).
+// A request is "<sha256> <offset> <length>"; a reply is 'K' and the bytes,
+// or 'E' and why not (unknown artifact, unreadable file, bad request).
+#pragma once
+
+#include "fleet/subjects.hpp"
+#include "nats/nats_client.hpp"
+
+#include <edge/errors.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace edge::fleet {
+
+// What a node needs to fetch and check an artifact: its hashes and size and
+// the SyncState version it belongs to.
+struct ArtifactManifest {
+  std::string sha256;  // lowercase hex
+  std::string md5;     // lowercase hex (SyncState::checksum)
+  std::uint64_t size = 0;
+  std::int64_t version = 0;
+};
+
+// A fetch that could not produce verified bytes: names the artifact and why
+// (no holder, a chunk that never came, a checksum that does not match).
+class SyncError : public Error {
+ public:
+  using Error::Error;
+};
+
+class ArtifactServer {
+ public:
+  // The file holding the artifact with this SHA-256, if this host has it.
+  using Lookup = std::function<std::optional<std::filesystem::path>(std::string_view sha256)>;
+
+  ArtifactServer(nats::NatsClient& client, const Subjects& subjects, Lookup lookup);
+
+ private:
+  nats::Subscription subscription_;
+};
+
+struct FetchOptions {
+  // Bytes per request; 0: the server's max_payload less 4 KiB.
+  std::size_t chunk_bytes = 0;
+  std::chrono::milliseconds chunk_timeout{2000};
+  // A chunk that times out is asked for again (from its offset: what arrived
+  // is kept) this many times before the fetch fails.
+  int chunk_attempts = 3;
+};
+
+// Fetches the artifact and returns its bytes once both MD5 (SyncState::verify)
+// and SHA-256 match the manifest. Throws SyncError otherwise.
+std::string fetch_artifact(nats::NatsClient& client, const Subjects& subjects,
+                           const ArtifactManifest& manifest, const FetchOptions& options = {});
+
+// The manifest of bytes this host has (hashes computed here).
+ArtifactManifest manifest_of(std::string_view bytes, std::int64_t version);
+
+}  // namespace edge::fleet

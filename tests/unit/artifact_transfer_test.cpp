@@ -1,0 +1,178 @@
+// Plugin artifacts over a real nats-server: fetched in chunks and verified
+// (SyncState's MD5 and SHA-256); bytes flipped in transit, a holder that
+// vanishes or never had it, and a chunk lost on the way each end in a
+// SyncError naming the artifact, or in a resumed transfer.
+#include "fleet/artifact_transfer.hpp"
+
+#include "nats/nats_client.hpp"
+#include "nats_server.hpp"
+#include "nats_test_support.hpp"
+#include "scratch_dir.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using edge::fleet::ArtifactManifest;
+using edge::fleet::ArtifactServer;
+using edge::fleet::FetchOptions;
+using edge::fleet::Subjects;
+using edge::fleet::SyncError;
+
+namespace {
+
+// 300 KiB of bytes that differ from chunk to chunk.
+std::string artifact_bytes() {
+  std::string bytes(300UL * 1024, '\0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 131) % 251);
+  return bytes;
+}
+
+std::string sync_error_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const SyncError& error) {
+    return error.what();
+  }
+  FAIL("expected a SyncError");
+  return {};
+}
+
+// Answers chunk requests like a holder, but through `tamper` first, and
+// counts the offsets asked for.
+struct TamperingHolder {
+  TamperingHolder(edge::nats::NatsClient& client, const Subjects& subjects,
+                  const std::string& bytes,
+                  const std::function<bool(std::string&, std::uint64_t)>& tamper)
+      : subscription(client.queue_subscribe(subjects.artifact_chunks(), "holders",
+                                            [&, bytes, tamper](const edge::nats::Message& m) {
+                                              std::istringstream words{std::string(m.payload)};
+                                              std::string sha256;
+                                              std::uint64_t offset = 0;
+                                              std::uint64_t length = 0;
+                                              words >> sha256 >> offset >> length;
+                                              {
+                                                const std::lock_guard lock(mutex);
+                                                offsets.push_back(offset);
+                                              }
+                                              std::string reply =
+                                                  "K" + bytes.substr(offset, length);
+                                              if (tamper(reply, offset))
+                                                client.respond(m.reply_subject, reply);
+                                            })) {}
+  std::vector<std::uint64_t> asked() {
+    const std::lock_guard lock(mutex);
+    return offsets;
+  }
+  std::mutex mutex;
+  std::vector<std::uint64_t> offsets;
+  edge::nats::Subscription subscription;
+};
+
+}  // namespace
+
+TEST_CASE("artifacts: fetched in chunks from a holder, verified, identical") {
+  edge::test::ScratchDir dir("edge-artifact");
+  const std::string bytes = artifact_bytes();
+  const std::filesystem::path file = dir / "plugin.so";
+  std::ofstream(file, std::ios::binary) << bytes;
+  const ArtifactManifest manifest = edge::fleet::manifest_of(bytes, 7);
+
+  edge::test::NatsServerProcess server;
+  edge::nats::NatsClient holder_client(edge::test::client_options(server, "holder"));
+  edge::nats::NatsClient node_client(edge::test::client_options(server, "node"));
+  const Subjects subjects("plant");
+  const ArtifactServer holder(holder_client, subjects, [&](std::string_view sha256) {
+    return sha256 == manifest.sha256 ? std::optional(file) : std::nullopt;
+  });
+  holder_client.flush(edge::test::kEventDeadline);
+
+  FetchOptions options;
+  options.chunk_bytes = 64UL * 1024;  // five chunks, the last one short
+  CHECK(edge::fleet::fetch_artifact(node_client, subjects, manifest, options) == bytes);
+  // The default chunk is the server's max_payload less some room: one here.
+  CHECK(edge::fleet::fetch_artifact(node_client, subjects, manifest) == bytes);
+
+  ArtifactManifest unknown = manifest;
+  unknown.sha256 = std::string(64, 'f');
+  CHECK(sync_error_of([&] { edge::fleet::fetch_artifact(node_client, subjects, unknown); }) ==
+        "artifact " + unknown.sha256 + ": artifact " + unknown.sha256 + " is not held here");
+  ArtifactManifest longer = manifest;
+  longer.size += 10;
+  CHECK(sync_error_of([&] { edge::fleet::fetch_artifact(node_client, subjects, longer); }) ==
+        "artifact " + manifest.sha256 +
+            ": the holder's copy ends at byte 307200, the manifest "
+            "says 307210");
+}
+
+TEST_CASE("artifacts: bytes flipped in transit are refused, never returned") {
+  const std::string bytes = artifact_bytes();
+  const ArtifactManifest manifest = edge::fleet::manifest_of(bytes, 1);
+  edge::test::NatsServerProcess server;
+  edge::nats::NatsClient holder_client(edge::test::client_options(server, "holder"));
+  edge::nats::NatsClient node_client(edge::test::client_options(server, "node"));
+  const Subjects subjects("plant");
+  TamperingHolder holder(holder_client, subjects, bytes, [](std::string& reply, std::uint64_t) {
+    reply[1000] = static_cast<char>(reply[1000] ^ 0x20);  // one bit, one byte
+    return true;
+  });
+  holder_client.flush(edge::test::kEventDeadline);
+  FetchOptions options;
+  options.chunk_bytes = 100UL * 1024;
+  CHECK(sync_error_of(
+            [&] { edge::fleet::fetch_artifact(node_client, subjects, manifest, options); }) ==
+        "artifact " + manifest.sha256 + ": MD5 mismatch (SyncState::verify): corrupted in transit");
+
+  // A manifest whose MD5 was made to match the flipped bytes: SHA-256 still says no.
+  std::string flipped = bytes;
+  for (std::size_t offset = 0; offset < flipped.size(); offset += 100UL * 1024) {
+    flipped[offset + 999] = static_cast<char>(flipped[offset + 999] ^ 0x20);
+  }
+  ArtifactManifest forged = manifest;
+  forged.md5 = edge::fleet::manifest_of(flipped, 1).md5;
+  CHECK(sync_error_of([&] {
+          edge::fleet::fetch_artifact(node_client, subjects, forged, options);
+        }).starts_with("artifact " + manifest.sha256 + ": SHA-256 mismatch (got "));
+}
+
+TEST_CASE(
+    "artifacts: a lost chunk is asked for again from its offset; no holder is a clear error") {
+  const std::string bytes = artifact_bytes();
+  const ArtifactManifest manifest = edge::fleet::manifest_of(bytes, 1);
+  edge::test::NatsServerProcess server;
+  edge::nats::NatsClient node_client(edge::test::client_options(server, "node"));
+  const Subjects subjects("plant");
+  CHECK(sync_error_of([&] { edge::fleet::fetch_artifact(node_client, subjects, manifest); }) ==
+        "artifact " + manifest.sha256 + ": no host holds it (nobody answers edge.plant.blob.get)");
+
+  edge::nats::NatsClient holder_client(edge::test::client_options(server, "holder"));
+  std::atomic<bool> dropped{false};
+  TamperingHolder holder(holder_client, subjects, bytes, [&](std::string&, std::uint64_t offset) {
+    // The chunk at 200 KiB is lost once (a broken transfer).
+    return offset != 200UL * 1024 || dropped.exchange(true);
+  });
+  holder_client.flush(edge::test::kEventDeadline);
+  FetchOptions options;
+  options.chunk_bytes = 100UL * 1024;
+  options.chunk_timeout = std::chrono::milliseconds(300);
+  CHECK(edge::fleet::fetch_artifact(node_client, subjects, manifest, options) == bytes);
+  // Resumed: only the lost chunk was asked for twice.
+  CHECK(holder.asked() == std::vector<std::uint64_t>{0, 102400, 204800, 204800});
+
+  // A holder that never answers: the fetch gives up after its attempts.
+  options.chunk_attempts = 2;
+  TamperingHolder silent(holder_client, subjects, bytes,
+                         [](std::string&, std::uint64_t) { return false; });
+  holder.subscription.reset();
+  holder_client.flush(edge::test::kEventDeadline);
+  CHECK(sync_error_of(
+            [&] { edge::fleet::fetch_artifact(node_client, subjects, manifest, options); }) ==
+        "artifact " + manifest.sha256 + ": no answer for the chunk at byte 0 after 2 attempts");
+}
