@@ -45,6 +45,8 @@ class ArtifactServer {
   // The file holding the artifact with this SHA-256, if this host has it.
   using Lookup = std::function<std::optional<std::filesystem::path>(std::string_view sha256)>;
 
+  // Serves until destroyed; `client` must outlive it. `lookup` runs on the
+  // subscription's delivery thread.
   ArtifactServer(nats::NatsClient& client, const Subjects& subjects, Lookup lookup);
 
  private:
@@ -61,7 +63,9 @@ struct FetchOptions {
 };
 
 // Fetches the artifact and returns its bytes once both MD5 (SyncState::verify)
-// and SHA-256 match the manifest. Throws SyncError otherwise.
+// and SHA-256 match the manifest. Throws SyncError otherwise. Content is
+// addressed by SHA-256: a node that already holds it (its PluginStore) does
+// not call this, so identical content is never sent twice.
 std::string fetch_artifact(nats::NatsClient& client, const Subjects& subjects,
                            const ArtifactManifest& manifest, const FetchOptions& options = {});
 
