@@ -104,6 +104,14 @@ TEST_CASE("artifacts: fetched in chunks from a holder, verified, identical") {
   unknown.sha256 = std::string(64, 'f');
   CHECK(sync_error_of([&] { edge::fleet::fetch_artifact(node_client, subjects, unknown); }) ==
         "artifact " + unknown.sha256 + ": artifact " + unknown.sha256 + " is not held here");
+  // Chunks larger than a reply can carry are refused by the holder (before
+  // it allocates anything for them).
+  ArtifactManifest huge = manifest;
+  huge.size = 3UL << 20;
+  options.chunk_bytes = 2UL << 20;
+  CHECK(sync_error_of([&] { edge::fleet::fetch_artifact(node_client, subjects, huge, options); }) ==
+        "artifact " + manifest.sha256 + ": chunk of 2097152 bytes asked for, at most " +
+            std::to_string(node_client.max_payload() - 1) + " fit in a reply");
   ArtifactManifest longer = manifest;
   longer.size += 10;
   CHECK(sync_error_of([&] { edge::fleet::fetch_artifact(node_client, subjects, longer); }) ==

@@ -4,6 +4,7 @@
 
 #include <edge/models.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -17,14 +18,20 @@ std::string chunk_request(std::string_view sha256, std::uint64_t offset, std::ui
   return std::string(sha256) + " " + std::to_string(offset) + " " + std::to_string(length);
 }
 
-// 'K' + bytes, or 'E' + why not.
-std::string serve_chunk(const ArtifactServer::Lookup& lookup, std::string_view request) {
+// 'K' + bytes, or 'E' + why not. A length beyond what one reply can carry
+// is refused before anything is allocated for it.
+std::string serve_chunk(const ArtifactServer::Lookup& lookup, std::string_view request,
+                        std::uint64_t max_length) {
   std::istringstream words{std::string(request)};
   std::string sha256;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
   if (!(words >> sha256 >> offset >> length) || sha256.size() != 64) {
     return "Ebad chunk request (expected \"<sha256> <offset> <length>\")";
+  }
+  if (length > max_length) {
+    return "Echunk of " + std::to_string(length) + " bytes asked for, at most " +
+           std::to_string(max_length) + " fit in a reply";
   }
   const std::optional<std::filesystem::path> file = lookup(sha256);
   if (!file) return "Eartifact " + sha256 + " is not held here";
@@ -46,7 +53,10 @@ ArtifactServer::ArtifactServer(nats::NatsClient& client, const Subjects& subject
           [&client, lookup = std::move(lookup)](const nats::Message& message) {
             if (message.reply_subject.empty()) return;
             try {
-              client.respond(message.reply_subject, serve_chunk(lookup, message.payload));
+              const auto max_length =
+                  static_cast<std::uint64_t>(std::max<std::int64_t>(client.max_payload() - 1, 0));
+              client.respond(message.reply_subject,
+                             serve_chunk(lookup, message.payload, max_length));
             } catch (const std::exception&) {
               // The requester times out and asks again (maybe another holder).
             }
