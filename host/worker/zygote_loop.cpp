@@ -415,12 +415,19 @@ class ZygoteLoop {
         pending_removal_.push_back(std::move(group));
       }
     }
-    for (int attempt = 0; attempt < 1000 && !(workers_.empty() && pending_removal_.empty());
+    // Every child is reaped before the zygote exits (for at most a second):
+    // workers, discarded spares and orphans of plugin code alike. A child
+    // left behind would outlive the host as init's zombie, or still be dying
+    // when the host has already said it stopped.
+    bool children_left = true;
+    for (int attempt = 0; attempt < 1000 && (children_left || !pending_removal_.empty());
          ++attempt) {
       int status = 0;
-      for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) workers_.erase(pid);
+      pid_t pid = 0;
+      while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) workers_.erase(pid);
+      children_left = !(pid < 0 && errno == ECHILD);
       retry_removals();
-      ::usleep(1000);
+      if (children_left || !pending_removal_.empty()) ::usleep(1000);
     }
   }
 
