@@ -11,6 +11,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <functional>
@@ -169,13 +170,20 @@ TEST_CASE(
   holder_client.flush(edge::test::kEventDeadline);
   FetchOptions options;
   options.chunk_bytes = 100UL * 1024;
-  options.chunk_timeout = std::chrono::milliseconds(300);
+  options.chunk_timeout = std::chrono::milliseconds(1000);
   CHECK(edge::fleet::fetch_artifact(node_client, subjects, manifest, options) == bytes);
-  // Resumed: only the lost chunk was asked for twice.
-  CHECK(holder.asked() == std::vector<std::uint64_t>{0, 102400, 204800, 204800});
+  // Resumed, not restarted: offsets never went back, and the lost chunk was
+  // asked for again. (Not an exact list: on a busy machine another chunk may
+  // be late too and be asked for twice.)
+  const std::vector<std::uint64_t> asked = holder.asked();
+  CHECK(std::is_sorted(asked.begin(), asked.end()));
+  CHECK(std::count(asked.begin(), asked.end(), 204800) >= 2);
+  CHECK(asked.front() == 0);
+  CHECK(asked.back() == 204800);
 
   // A holder that never answers: the fetch gives up after its attempts.
   options.chunk_attempts = 2;
+  options.chunk_timeout = std::chrono::milliseconds(200);
   TamperingHolder silent(holder_client, subjects, bytes,
                          [](std::string&, std::uint64_t) { return false; });
   holder.subscription.reset();
