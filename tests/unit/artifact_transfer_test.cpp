@@ -84,7 +84,7 @@ TEST_CASE("artifacts: fetched in chunks from a holder, verified, identical") {
   const std::string bytes = artifact_bytes();
   const std::filesystem::path file = dir / "plugin.so";
   std::ofstream(file, std::ios::binary) << bytes;
-  const ArtifactManifest manifest = edge::fleet::manifest_of(bytes, 7);
+  const ArtifactManifest manifest = edge::fleet::manifest_of(edge::SyncState::from_data(bytes, 7));
 
   edge::test::NatsServerProcess server;
   edge::nats::NatsClient holder_client(edge::test::client_options(server, "holder"));
@@ -123,7 +123,7 @@ TEST_CASE("artifacts: fetched in chunks from a holder, verified, identical") {
 
 TEST_CASE("artifacts: bytes flipped in transit are refused, never returned") {
   const std::string bytes = artifact_bytes();
-  const ArtifactManifest manifest = edge::fleet::manifest_of(bytes, 1);
+  const ArtifactManifest manifest = edge::fleet::manifest_of(edge::SyncState::from_data(bytes, 1));
   edge::test::NatsServerProcess server;
   edge::nats::NatsClient holder_client(edge::test::client_options(server, "holder"));
   edge::nats::NatsClient node_client(edge::test::client_options(server, "node"));
@@ -145,7 +145,7 @@ TEST_CASE("artifacts: bytes flipped in transit are refused, never returned") {
     flipped[offset + 999] = static_cast<char>(flipped[offset + 999] ^ 0x20);
   }
   ArtifactManifest forged = manifest;
-  forged.md5 = edge::fleet::manifest_of(flipped, 1).md5;
+  forged.md5 = edge::SyncState::from_data(flipped, 1).checksum;
   CHECK(sync_error_of([&] {
           edge::fleet::fetch_artifact(node_client, subjects, forged, options);
         }).starts_with("artifact " + manifest.sha256 + ": SHA-256 mismatch (got "));
@@ -154,7 +154,7 @@ TEST_CASE("artifacts: bytes flipped in transit are refused, never returned") {
 TEST_CASE(
     "artifacts: a lost chunk is asked for again from its offset; no holder is a clear error") {
   const std::string bytes = artifact_bytes();
-  const ArtifactManifest manifest = edge::fleet::manifest_of(bytes, 1);
+  const ArtifactManifest manifest = edge::fleet::manifest_of(edge::SyncState::from_data(bytes, 1));
   edge::test::NatsServerProcess server;
   edge::nats::NatsClient node_client(edge::test::client_options(server, "node"));
   const Subjects subjects("plant");

@@ -62,11 +62,10 @@ ArtifactServer::ArtifactServer(nats::NatsClient& client, const Subjects& subject
             }
           })) {}
 
-ArtifactManifest manifest_of(std::string_view bytes, std::int64_t version) {
+ArtifactManifest manifest_of(const SyncState& state) {
   Sha256 hash;
-  hash.update(bytes);
-  return {hash.hex_digest(), SyncState::from_data(std::string(bytes), version).checksum,
-          bytes.size(), version};
+  hash.update(state.data);
+  return {hash.hex_digest(), state.checksum, state.data.size(), state.version};
 }
 
 std::string fetch_artifact(nats::NatsClient& client, const Subjects& subjects,
@@ -119,9 +118,7 @@ std::string fetch_artifact(nats::NatsClient& client, const Subjects& subjects,
   state.data = std::move(bytes);
   if (!state.verify())
     throw SyncError(what + ": MD5 mismatch (SyncState::verify): corrupted in transit");
-  Sha256 hash;
-  hash.update(state.data);
-  const std::string sha256 = hash.hex_digest();
+  const std::string sha256 = manifest_of(state).sha256;
   if (sha256 != manifest.sha256) {
     throw SyncError(what + ": SHA-256 mismatch (got " + sha256 + ")");
   }

@@ -13,6 +13,7 @@
 #include "nats/nats_client.hpp"
 
 #include <edge/errors.hpp>
+#include <edge/models.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -69,7 +70,8 @@ struct FetchOptions {
 std::string fetch_artifact(nats::NatsClient& client, const Subjects& subjects,
                            const ArtifactManifest& manifest, const FetchOptions& options = {});
 
-// The manifest of bytes this host has (hashes computed here).
-ArtifactManifest manifest_of(std::string_view bytes, std::int64_t version);
+// The manifest of a payload this host ships: its SyncState's version and MD5
+// as they are, and the SHA-256 of its data.
+ArtifactManifest manifest_of(const SyncState& state);
 
 }  // namespace edge::fleet
