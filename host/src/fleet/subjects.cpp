@@ -21,12 +21,10 @@ std::optional<std::string> id_of_token(std::string_view token) {
 }
 
 bool is_valid_cluster_name(std::string_view name) noexcept {
+  // The id rule less '.', which neither a subject token nor a bucket name may hold.
   constexpr std::size_t kMaxClusterName = 64;
-  if (name.empty() || name.size() > kMaxClusterName) return false;
-  return std::all_of(name.begin(), name.end(), [](char character) {
-    return (character >= 'a' && character <= 'z') || (character >= 'A' && character <= 'Z') ||
-           (character >= '0' && character <= '9') || character == '_' || character == '-';
-  });
+  return name.size() <= kMaxClusterName && topology_internal::is_valid_id(name) &&
+         name.find('.') == std::string_view::npos;
 }
 
 Subjects::Subjects(std::string cluster) : cluster_(std::move(cluster)) {
