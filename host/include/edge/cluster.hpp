@@ -46,7 +46,9 @@ struct ClusterHealth {
 };
 
 // How a function was placed; the cluster remembers it as an intent.
-enum class Placement : std::uint8_t { All, LeastLoaded };
+// Pinned: placed by someone else (a controller, through assign), on exactly
+// the nodes assigned; this cluster never moves or copies it.
+enum class Placement : std::uint8_t { All, LeastLoaded, Pinned };
 std::string_view to_string(Placement placement) noexcept;
 
 // A dry run of a placement: where a function would go and, for every node
@@ -58,6 +60,7 @@ struct PlacementPlan {
   nlohmann::json to_json() const;
 };
 
+class NodeBackend;
 class PluginStore;
 class Sandbox;
 
@@ -83,6 +86,10 @@ class EdgeCluster {
   // std::invalid_argument. Pending and deploy_to_all functions that now
   // qualify are placed on it.
   void register_node(EdgeNode node);
+  // As above, for a node whose functions run in `backend` (a remote host,
+  // see edge/node_backend.hpp) instead of a runtime of its own. A known
+  // node keeps the backend it has and `backend` is dropped.
+  void register_node(EdgeNode node, std::unique_ptr<NodeBackend> backend);
   // Removes the node and its runtime; its least-loaded functions move
   // elsewhere (or become pending). False if unknown.
   bool deregister_node(std::string_view node_id);
@@ -106,6 +113,22 @@ class EdgeCluster {
   // Where `function` would be placed now, changing nothing. Invalid function:
   // DeploymentError.
   PlacementPlan plan(const EdgeFunction& function, Placement placement) const;
+  // Runs `function` on `node_id`, as decided elsewhere (a controller): a
+  // Pinned intent whose nodes are exactly the ones assigned. Assigning again
+  // replaces the copy (a new version) when the definition changed. Unknown
+  // node: std::invalid_argument; a function of the same id placed another
+  // way, or a node that cannot run it: DeploymentError.
+  void assign(const EdgeFunction& function, std::string_view node_id);
+  // Takes a Pinned function off one node; the intent goes with its last
+  // node. False if it did not run there.
+  bool unassign(std::string_view function_id, std::string_view node_id);
+  // Adopts a placement decided before (a controller rebuilding its view from
+  // its desired state after a restart): the function runs on those of
+  // `node_ids` that are registered and in service, keeping copies warm; a
+  // LeastLoaded one left with none is placed anew, an All one also goes to
+  // every other qualifying node. Invalid function: DeploymentError.
+  void restore(const EdgeFunction& function, Placement placement,
+               const std::vector<std::string>& node_ids);
   // Forgets the function everywhere (intent included). False if unknown.
   bool remove_function(std::string_view function_id);
   // Makes every copy of the function a new version of the same definition
@@ -140,7 +163,10 @@ class EdgeCluster {
   // The node's runtime, or nullptr. Valid while the node is registered; code
   // inside the host that may race with deregister_node holds an EpochGuard
   // (host/src/concurrency/epoch.hpp) while it uses the pointer.
+  // nullptr too for a node whose functions run elsewhere (a remote backend).
   EdgeRuntime* runtime(std::string_view node_id);
+  // The functions deployed on the node, sorted; empty if the node is unknown.
+  std::vector<std::string> functions_on(std::string_view node_id) const;
   // Ids of the nodes running the function, sorted.
   std::vector<std::string> nodes_running(std::string_view function_id) const;
   // Ids of every function the cluster knows (deployed or pending), sorted.
@@ -173,7 +199,13 @@ class EdgeCluster {
     std::string node_id;
     EdgeRuntime::CallResult result;
   };
+  // A call that the chosen node did not answer (NodeUnavailableError) is
+  // tried once more on another node only when the function is idempotent.
   RoutedCall invoke_routed(std::string_view function_id, std::string_view input = {});
+  // Runs the function on that node, whatever its load. Unknown node or a
+  // node that does not run it: std::invalid_argument.
+  RoutedCall invoke_on(std::string_view node_id, std::string_view function_id,
+                       std::string_view input = {});
 
  private:
   struct State;

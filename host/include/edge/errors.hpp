@@ -71,6 +71,14 @@ class CircuitOpenError : public EdgeExecutionError {
   double retry_after_seconds_;
 };
 
+// The node chosen for a call did not answer within the function's timeout,
+// or could not be reached at all (a remote node's host is gone). The call
+// may or may not have run there: only an idempotent function is retried.
+class NodeUnavailableError : public TimeoutError {
+ public:
+  using TimeoutError::TimeoutError;
+};
+
 // A function could not be deployed (invalid spec, no room, no capability).
 class DeploymentError : public Error {
  public:

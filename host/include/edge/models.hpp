@@ -100,6 +100,9 @@ struct EdgeFunction {
   // Process isolation: worker processes serving calls at once; further calls
   // queue (bounded), each worker serves one call at a time.
   int max_workers = 1;
+  // Calling it twice with the same input does no harm: a call whose node did
+  // not answer is retried on another node (only then).
+  bool idempotent = false;
 
   // The node has every required capability and enough memory.
   bool can_run_on(const EdgeNode& node) const noexcept;
