@@ -41,14 +41,14 @@ CallRequest decode_call(std::string_view payload);
 // NotReady: it is still fetching the plugin, or its sync failed.
 enum class CallOutcome : char {
   Ok = 'K',
-  Error = 'E',      // EdgeExecutionError
-  Timeout = 'T',    // TimeoutError
-  Plugin = 'P',     // PluginError
-  Busy = 'B',       // BusyError
-  Crash = 'C',      // WorkerCrashError
-  Memory = 'M',     // MemoryLimitError
-  Circuit = 'O',    // CircuitOpenError ("<retry_after_seconds> <message>")
-  Unknown = 'U',    // std::invalid_argument from the runtime
+  Error = 'E',    // EdgeExecutionError
+  Timeout = 'T',  // TimeoutError
+  Plugin = 'P',   // PluginError
+  Busy = 'B',     // BusyError
+  Crash = 'C',    // WorkerCrashError
+  Memory = 'M',   // MemoryLimitError
+  Circuit = 'O',  // CircuitOpenError ("<retry_after_seconds> <message>")
+  Unknown = 'U',  // std::invalid_argument from the runtime
   NotReady = 'N',
 };
 std::string encode_call_result(const EdgeRuntime::CallResult& result);
@@ -68,10 +68,10 @@ std::string_view to_string(CopyState state) noexcept;
 
 struct InventoryEntry {
   std::string function_id;
-  std::string sha256;        // the plugin content the node runs or fetches
+  std::string sha256;  // the plugin content the node runs or fetches
   CopyState state = CopyState::Ready;
-  std::string error;         // why Failed (a SyncError's message), else empty
-  FunctionStats stats;       // the node's counters for the function
+  std::string error;    // why Failed (a SyncError's message), else empty
+  FunctionStats stats;  // the node's counters for the function
 };
 
 struct Inventory {
@@ -99,6 +99,8 @@ struct DesiredCopy {
   ArtifactManifest artifact;
 };
 std::string encode(const DesiredCopy& copy);
+// A function.plugin_sha256 left empty is taken to be artifact.sha256; one
+// that names other content is refused (the copy contradicts itself).
 DesiredCopy decode_desired(std::string_view payload);
 
 }  // namespace edge::fleet
