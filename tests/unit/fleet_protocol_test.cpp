@@ -305,6 +305,12 @@ TEST_CASE("fleet protocol: an inventory that breaks the protocol names the field
         "inventory: \"functions[1].state\" must be ready, syncing or failed");
   CHECK(refusal(with(good, "/functions/0/sha256", std::string(64, 'A'))) ==
         "inventory: \"functions[0].sha256\" must be 64 lowercase hex digits");
+  CHECK(refusal(with(good, "/functions/0/sha256", "")) ==
+        "inventory: \"functions[0].sha256\" must be 64 lowercase hex digits");
+  // Only a copy whose desired state could not be read has no content.
+  CHECK(edge::fleet::decode_inventory(with(good, "/functions/1/sha256", ""))
+            .functions[1]
+            .sha256.empty());
   CHECK(refusal(with(good, "/functions/0/stats/errors", -1)) ==
         "inventory: \"functions[0].stats.errors\" must be a non-negative integer");
   CHECK(refusal(with(good, "/functions/0/stats/p99_ms", "slow")) ==

@@ -286,11 +286,14 @@ Inventory decode_inventory(std::string_view payload) {
     if (!topology_internal::is_valid_id(entry.function_id)) {
       item.fail("id", "is not a valid function id (1-128 of [A-Za-z0-9._-])");
     }
-    entry.sha256 = item.text("sha256");
-    if (!is_sha256_hex(entry.sha256)) item.fail("sha256", "must be 64 lowercase hex digits");
     const std::optional<CopyState> state = parse_copy_state(item.text("state"));
     if (!state) item.fail("state", "must be ready, syncing or failed");
     entry.state = *state;
+    entry.sha256 = item.text("sha256");
+    const bool unreadable_copy = entry.state == CopyState::Failed && entry.sha256.empty();
+    if (!unreadable_copy && !is_sha256_hex(entry.sha256)) {
+      item.fail("sha256", "must be 64 lowercase hex digits");
+    }
     entry.error = item.text("error");
     entry.stats = stats_from_json(item.object("stats"), entry.function_id);
     inventory.functions.push_back(std::move(entry));

@@ -68,7 +68,9 @@ std::string_view to_string(CopyState state) noexcept;
 
 struct InventoryEntry {
   std::string function_id;
-  std::string sha256;  // the plugin content the node runs or fetches
+  // The plugin content the node runs or fetches; empty only for a Failed
+  // copy whose desired state could not be read.
+  std::string sha256;
   CopyState state = CopyState::Ready;
   std::string error;    // why Failed (a SyncError's message), else empty
   FunctionStats stats;  // the node's counters for the function

@@ -1,0 +1,199 @@
+#include "fleet/desired_state_reconciler.hpp"
+
+#include "fleet/json_models.hpp"
+
+#include <edge/errors.hpp>
+
+#include <exception>
+
+namespace edge::fleet {
+
+DesiredStateReconciler::DesiredStateReconciler(nats::NatsClient& client, Subjects subjects,
+                                               EdgeCluster& cluster,
+                                               const ArtifactDirectory& artifacts,
+                                               FetchOptions fetch, LogSink log)
+    : client_(client),
+      subjects_(std::move(subjects)),
+      cluster_(cluster),
+      artifacts_(artifacts),
+      fetch_(fetch),
+      log_(std::move(log)) {}
+
+DesiredStateReconciler::~DesiredStateReconciler() { stop(); }
+
+void DesiredStateReconciler::start() {
+  const std::lock_guard lock(mutex_);
+  if (thread_.joinable() || stopping_) return;
+  thread_ = std::thread([this] { run(); });
+}
+
+void DesiredStateReconciler::stop() noexcept {
+  {
+    const std::lock_guard lock(mutex_);
+    stopping_ = true;
+    pending_.clear();
+    order_.clear();
+  }
+  changed_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void DesiredStateReconciler::enqueue(std::string_view node_id, const nats::KvChange& change) {
+  const std::string prefix = id_token(node_id) + ".";
+  std::optional<std::string> function_id;
+  if (change.key.starts_with(prefix)) function_id = id_of_token(change.key.substr(prefix.size()));
+  if (!function_id) {
+    write_log(log_, "error", "desired-state key names no function of this node; ignored",
+              {{"node", std::string(node_id)}, {"key", std::string(change.key)}});
+    return;
+  }
+  CopyKey key{std::string(node_id), std::move(*function_id)};
+  {
+    const std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    const auto [position, added] =
+        pending_.insert_or_assign(key, Change{std::string(change.value), change.deleted});
+    if (added) order_.push_back(position->first);
+  }
+  changed_.notify_all();
+}
+
+std::optional<CopyStatus> DesiredStateReconciler::copy(std::string_view node_id,
+                                                       std::string_view function_id) const {
+  const std::lock_guard lock(mutex_);
+  const auto position = copies_.find(CopyKey{std::string(node_id), std::string(function_id)});
+  if (position == copies_.end()) return std::nullopt;
+  return position->second;
+}
+
+std::vector<CopyStatus> DesiredStateReconciler::copies_of(std::string_view node_id) const {
+  const std::lock_guard lock(mutex_);
+  std::vector<CopyStatus> result;
+  // Keys sort by node id first, then function id: one contiguous run.
+  for (auto position = copies_.lower_bound(CopyKey{std::string(node_id), std::string()});
+       position != copies_.end() && position->first.first == node_id; ++position) {
+    result.push_back(position->second);
+  }
+  return result;
+}
+
+bool DesiredStateReconciler::idle() const {
+  const std::lock_guard lock(mutex_);
+  return order_.empty() && !applying_;
+}
+
+void DesiredStateReconciler::run() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    changed_.wait(lock, [&] { return stopping_ || !order_.empty(); });
+    if (stopping_) return;
+    CopyKey key = std::move(order_.front());
+    order_.pop_front();
+    const auto position = pending_.find(key);
+    Change change = std::move(position->second);
+    pending_.erase(position);
+    applying_ = true;
+    lock.unlock();
+    apply(key, change);
+    lock.lock();
+    applying_ = false;
+  }
+}
+
+void DesiredStateReconciler::apply(const CopyKey& key, const Change& change) {
+  try {
+    if (change.deleted) {
+      apply_delete(key);
+    } else {
+      apply_put(key, change.value);
+    }
+  } catch (const std::exception& error) {
+    // apply_put turns its own failures into a Failed copy; this is what is
+    // left (an unassign that threw), and the thread must go on.
+    write_log(log_, "error", "applying a desired-state change failed",
+              {{"node", key.first}, {"function", key.second}, {"error", error.what()}});
+  }
+}
+
+void DesiredStateReconciler::apply_put(const CopyKey& key, const std::string& value) {
+  const auto& [node_id, function_id] = key;
+  DesiredCopy desired;
+  try {
+    desired = decode_desired(value);
+  } catch (const ProtocolError& error) {
+    fail(key, {}, error.what());
+    return;
+  }
+  const std::string sha256 = desired.artifact.sha256;
+  if (desired.function.id != function_id) {
+    fail(key, sha256,
+         "the desired-state key names function '" + function_id + "' but its value defines '" +
+             desired.function.id + "'");
+    return;
+  }
+  const std::string definition = function_to_json(desired.function).dump();
+  if (const std::optional<CopyStatus> current = copy(node_id, function_id);
+      current && current->state == CopyState::Ready && current->sha256 == sha256 &&
+      current->definition == definition) {
+    return;
+  }
+
+  try {
+    std::optional<std::filesystem::path> file = artifacts_.find(sha256);
+    if (!file) {
+      set(key, {function_id, sha256, CopyState::Syncing, {}, definition});
+      write_log(log_, "info", "fetching a plugin artifact",
+                {{"node", node_id},
+                 {"function", function_id},
+                 {"sha256", sha256},
+                 {"size", std::to_string(desired.artifact.size)}});
+      const std::string bytes = fetch_artifact(client_, subjects_, desired.artifact, fetch_);
+      file = artifacts_.write(sha256, bytes);
+    }
+    EdgeFunction function = std::move(desired.function);
+    function.plugin = *file;
+    function.plugin_sha256 = sha256;
+    cluster_.assign(function, node_id);
+  } catch (const std::exception& error) {
+    fail(key, sha256, error.what());
+    return;
+  }
+  set(key, {function_id, sha256, CopyState::Ready, {}, definition});
+  write_log(log_, "info", "function assigned by the desired state",
+            {{"node", node_id}, {"function", function_id}, {"sha256", sha256}});
+}
+
+void DesiredStateReconciler::apply_delete(const CopyKey& key) {
+  {
+    const std::lock_guard lock(mutex_);
+    copies_.erase(key);
+  }
+  const bool was_running = cluster_.unassign(key.second, key.first);
+  write_log(log_, "info", "function unassigned by the desired state",
+            {{"node", key.first},
+             {"function", key.second},
+             {"was_running", was_running ? "true" : "false"}});
+}
+
+void DesiredStateReconciler::fail(const CopyKey& key, std::string sha256,
+                                  const std::string& message) {
+  // A copy that cannot be what the controller asked for must not go on as
+  // an older version: the controller reads Failed and places it elsewhere.
+  try {
+    cluster_.unassign(key.second, key.first);
+  } catch (const std::exception& error) {
+    write_log(log_, "error", "taking a failed copy off its node failed",
+              {{"node", key.first}, {"function", key.second}, {"error", error.what()}});
+  }
+  write_log(
+      log_, "error", "desired copy failed",
+      {{"node", key.first}, {"function", key.second}, {"sha256", sha256}, {"error", message}});
+  set(key, {key.second, std::move(sha256), CopyState::Failed, message, {}});
+}
+
+void DesiredStateReconciler::set(const CopyKey& key, CopyStatus status) {
+  const std::lock_guard lock(mutex_);
+  copies_.insert_or_assign(key, std::move(status));
+}
+
+}  // namespace edge::fleet
