@@ -159,7 +159,8 @@ TEST_CASE(
   edge::nats::NatsClient node_client(edge::test::client_options(server, "node"));
   const Subjects subjects("plant");
   CHECK(sync_error_of([&] { edge::fleet::fetch_artifact(node_client, subjects, manifest); }) ==
-        "artifact " + manifest.sha256 + ": no host holds it (nobody answers edge.plant.blob.get)");
+        "artifact " + manifest.sha256 + ": no host holds it (nobody answers edge.plant.blob." +
+            manifest.sha256 + " nor edge.plant.blob.get)");
 
   edge::nats::NatsClient holder_client(edge::test::client_options(server, "holder"));
   std::atomic<bool> dropped{false};
@@ -191,4 +192,34 @@ TEST_CASE(
   CHECK(sync_error_of(
             [&] { edge::fleet::fetch_artifact(node_client, subjects, manifest, options); }) ==
         "artifact " + manifest.sha256 + ": no answer for the chunk at byte 0 after 2 attempts");
+}
+
+TEST_CASE("artifacts: hosts holding different content serve each on its own subject") {
+  edge::test::ScratchDir dir("edge-artifact");
+  const std::string bytes = artifact_bytes();
+  const std::string other = bytes.substr(1000);
+  std::ofstream(dir / "one.so", std::ios::binary) << bytes;
+  std::ofstream(dir / "other.so", std::ios::binary) << other;
+  const ArtifactManifest manifest = edge::fleet::manifest_of(edge::SyncState::from_data(bytes, 1));
+  const ArtifactManifest other_manifest =
+      edge::fleet::manifest_of(edge::SyncState::from_data(other, 1));
+
+  edge::test::NatsServerProcess server;
+  edge::nats::NatsClient holder_client(edge::test::client_options(server, "holders"));
+  edge::nats::NatsClient node_client(edge::test::client_options(server, "node"));
+  const Subjects subjects("plant");
+  CHECK(subjects.artifact_chunks_of(manifest.sha256) == "edge.plant.blob." + manifest.sha256);
+  // An origin that holds neither (it would refuse both if it were asked),
+  // and one host per content.
+  const ArtifactServer origin(holder_client, subjects,
+                              [](std::string_view) { return std::nullopt; });
+  const ArtifactServer one(holder_client, subjects, manifest.sha256, dir / "one.so");
+  const ArtifactServer two(holder_client, subjects, other_manifest.sha256, dir / "other.so");
+  holder_client.flush(edge::test::kEventDeadline);
+  FetchOptions options;
+  options.chunk_bytes = 64UL * 1024;
+  for (int round = 0; round < 3; ++round) {
+    CHECK(edge::fleet::fetch_artifact(node_client, subjects, manifest, options) == bytes);
+    CHECK(edge::fleet::fetch_artifact(node_client, subjects, other_manifest, options) == other);
+  }
 }

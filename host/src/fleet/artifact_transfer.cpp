@@ -45,22 +45,34 @@ std::string serve_chunk(const ArtifactServer::Lookup& lookup, std::string_view r
   return reply;
 }
 
+nats::Subscription serve_chunks(nats::NatsClient& client, const std::string& subject,
+                                ArtifactServer::Lookup lookup) {
+  return client.queue_subscribe(
+      subject, "holders", [&client, lookup = std::move(lookup)](const nats::Message& message) {
+        if (message.reply_subject.empty()) return;
+        try {
+          const auto max_length =
+              static_cast<std::uint64_t>(std::max<std::int64_t>(client.max_payload() - 1, 0));
+          client.respond(message.reply_subject, serve_chunk(lookup, message.payload, max_length));
+        } catch (const std::exception&) {
+          // The requester times out and asks again (maybe another holder).
+        }
+      });
+}
+
 }  // namespace
 
 ArtifactServer::ArtifactServer(nats::NatsClient& client, const Subjects& subjects, Lookup lookup)
-    : subscription_(client.queue_subscribe(
-          subjects.artifact_chunks(), "holders",
-          [&client, lookup = std::move(lookup)](const nats::Message& message) {
-            if (message.reply_subject.empty()) return;
-            try {
-              const auto max_length =
-                  static_cast<std::uint64_t>(std::max<std::int64_t>(client.max_payload() - 1, 0));
-              client.respond(message.reply_subject,
-                             serve_chunk(lookup, message.payload, max_length));
-            } catch (const std::exception&) {
-              // The requester times out and asks again (maybe another holder).
-            }
-          })) {}
+    : subscription_(serve_chunks(client, subjects.artifact_chunks(), std::move(lookup))) {}
+
+ArtifactServer::ArtifactServer(nats::NatsClient& client, const Subjects& subjects,
+                               const std::string& sha256, std::filesystem::path file)
+    : subscription_(serve_chunks(client, subjects.artifact_chunks_of(sha256),
+                                 [sha256, file = std::move(file)](std::string_view asked)
+                                     -> std::optional<std::filesystem::path> {
+                                   if (asked == sha256) return file;
+                                   return std::nullopt;
+                                 })) {}
 
 ArtifactManifest manifest_of(const SyncState& state) {
   Sha256 hash;
@@ -76,25 +88,33 @@ std::string fetch_artifact(nats::NatsClient& client, const Subjects& subjects,
     const auto payload = static_cast<std::size_t>(client.max_payload());
     chunk = payload > 2 * kReplyHeadroom ? payload - kReplyHeadroom : payload / 2;
   }
+  // The hosts holding this content first; the origin once none of them
+  // answers (there are none yet, or the last one left mid-transfer).
+  const std::string holders = subjects.artifact_chunks_of(manifest.sha256);
+  std::string subject = holders;
   std::string bytes;
   bytes.reserve(manifest.size);
   while (bytes.size() < manifest.size) {
     const std::uint64_t offset = bytes.size();
     const std::uint64_t length = std::min<std::uint64_t>(chunk, manifest.size - offset);
     std::string reply;
-    for (int attempt = 1;; ++attempt) {
+    int timeouts = 0;
+    while (true) {
       try {
-        reply =
-            client.request(subjects.artifact_chunks(),
-                           chunk_request(manifest.sha256, offset, length), options.chunk_timeout);
+        reply = client.request(subject, chunk_request(manifest.sha256, offset, length),
+                               options.chunk_timeout);
         break;
       } catch (const nats::NatsNoRespondersError&) {
-        throw SyncError(what + ": no host holds it (nobody answers " + subjects.artifact_chunks() +
-                        ")");
+        if (subject == subjects.artifact_chunks()) {
+          throw SyncError(what + ": no host holds it (nobody answers " + holders + " nor " +
+                          subjects.artifact_chunks() + ")");
+        }
+        subject = subjects.artifact_chunks();
+        continue;
       } catch (const nats::NatsTimeoutError&) {
-        if (attempt >= options.chunk_attempts) {
+        if (++timeouts >= options.chunk_attempts) {
           throw SyncError(what + ": no answer for the chunk at byte " + std::to_string(offset) +
-                          " after " + std::to_string(attempt) + " attempts");
+                          " after " + std::to_string(timeouts) + " attempts");
         }
       }
     }

@@ -3,8 +3,14 @@
 // the spec's SyncState (MD5) and with SHA-256 before anyone may write them
 // where a loader looks.
 //
-// Hosts that hold an artifact answer chunk requests on
-// edge.<cluster>.blob.get in one queue group (any holder serves any chunk).
+// Hosts that hold an artifact answer chunk requests in a queue group (any
+// holder serves any chunk): on edge.<cluster>.blob.<sha256> the hosts that
+// hold exactly that content (node hosts that fetched it), and on
+// edge.<cluster>.blob.get an origin that holds every artifact it ships (the
+// controller). One queue group for hosts holding different content would
+// not work: the member picked for a request may not hold it, and its refusal
+// would end the fetch. A fetch asks the artifact's own subject first and the
+// origin's when nobody answers there.
 // A request is "<sha256> <offset> <length>"; a reply is 'K' and the bytes,
 // or 'E' and why not (unknown artifact, unreadable file, bad request).
 #pragma once
@@ -46,9 +52,14 @@ class ArtifactServer {
   // The file holding the artifact with this SHA-256, if this host has it.
   using Lookup = std::function<std::optional<std::filesystem::path>(std::string_view sha256)>;
 
-  // Serves until destroyed; `client` must outlive it. `lookup` runs on the
+  // Serves every artifact `lookup` finds, on edge.<cluster>.blob.get (an
+  // origin), until destroyed; `client` must outlive it. `lookup` runs on the
   // subscription's delivery thread.
   ArtifactServer(nats::NatsClient& client, const Subjects& subjects, Lookup lookup);
+  // Serves the one artifact in `file` on its own subject
+  // (Subjects::artifact_chunks_of), beside the other hosts that hold it.
+  ArtifactServer(nats::NatsClient& client, const Subjects& subjects, const std::string& sha256,
+                 std::filesystem::path file);
 
  private:
   nats::Subscription subscription_;

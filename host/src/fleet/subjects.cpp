@@ -61,6 +61,10 @@ std::string Subjects::control(std::string_view node_id) const {
 
 std::string Subjects::artifact_chunks() const { return prefix_ + "blob.get"; }
 
+std::string Subjects::artifact_chunks_of(std::string_view sha256) const {
+  return prefix_ + "blob." + std::string(sha256);
+}
+
 std::string Subjects::desired_bucket() const { return "edge_" + cluster_ + "_desired"; }
 
 std::string Subjects::desired_key(std::string_view node_id, std::string_view function_id) const {

@@ -43,6 +43,9 @@ class Subjects {
 
   // Chunk requests for plugin artifacts, answered by the hosts holding them.
   std::string artifact_chunks() const;
+  // Chunk requests for one artifact, answered only by hosts that hold that
+  // content (a queue group per artifact: a member never has to decline).
+  std::string artifact_chunks_of(std::string_view sha256) const;
 
   // The key-value bucket of desired state, and its keys: one per function
   // placed on a node; a node watches its own.
