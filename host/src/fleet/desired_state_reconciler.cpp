@@ -11,13 +11,15 @@ namespace edge::fleet {
 DesiredStateReconciler::DesiredStateReconciler(nats::NatsClient& client, Subjects subjects,
                                                EdgeCluster& cluster,
                                                const ArtifactDirectory& artifacts,
-                                               FetchOptions fetch, LogSink log)
+                                               FetchOptions fetch, LogSink log,
+                                               HeldArtifact on_held)
     : client_(client),
       subjects_(std::move(subjects)),
       cluster_(cluster),
       artifacts_(artifacts),
       fetch_(fetch),
-      log_(std::move(log)) {}
+      log_(std::move(log)),
+      on_held_(std::move(on_held)) {}
 
 DesiredStateReconciler::~DesiredStateReconciler() { stop(); }
 
@@ -150,6 +152,7 @@ void DesiredStateReconciler::apply_put(const CopyKey& key, const std::string& va
       const std::string bytes = fetch_artifact(client_, subjects_, desired.artifact, fetch_);
       file = artifacts_.write(sha256, bytes);
     }
+    if (on_held_) on_held_(sha256, *file);
     EdgeFunction function = std::move(desired.function);
     function.plugin = *file;
     function.plugin_sha256 = sha256;

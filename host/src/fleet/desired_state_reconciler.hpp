@@ -32,6 +32,8 @@
 
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -54,8 +56,14 @@ struct CopyStatus {
 
 class DesiredStateReconciler {
  public:
+  // Told, on the reconcile thread, of every artifact a copy uses (fetched
+  // just now or found in the directory), so that the host can serve it.
+  using HeldArtifact =
+      std::function<void(const std::string& sha256, const std::filesystem::path& file)>;
+
   DesiredStateReconciler(nats::NatsClient& client, Subjects subjects, EdgeCluster& cluster,
-                         const ArtifactDirectory& artifacts, FetchOptions fetch, LogSink log);
+                         const ArtifactDirectory& artifacts, FetchOptions fetch, LogSink log,
+                         HeldArtifact on_held = {});
   // Stops (see stop()).
   ~DesiredStateReconciler();
   DesiredStateReconciler(const DesiredStateReconciler&) = delete;
@@ -98,6 +106,7 @@ class DesiredStateReconciler {
   const ArtifactDirectory& artifacts_;
   const FetchOptions fetch_;
   const LogSink log_;
+  const HeldArtifact on_held_;
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;

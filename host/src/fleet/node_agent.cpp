@@ -3,6 +3,7 @@
 #include "fleet/artifact_directory.hpp"
 #include "fleet/desired_state_reconciler.hpp"
 #include "fleet/heartbeat_message.hpp"
+#include "fleet/json_fields.hpp"
 #include "nats/kv_bucket.hpp"
 
 #include <edge/errors.hpp>
@@ -12,6 +13,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <random>
 #include <stdexcept>
@@ -56,7 +58,10 @@ struct NodeAgent::State {
         cluster(edge_cluster),
         options(std::move(agent_options)),
         artifacts(options.artifact_dir),
-        reconciler(client, subjects, cluster, artifacts, options.fetch, options.log) {}
+        reconciler(client, subjects, cluster, artifacts, options.fetch, options.log,
+                   [this](const std::string& sha256, const std::filesystem::path& file) {
+                     offer(sha256, file);
+                   }) {}
 
   nats::NatsClient& client;
   const Subjects subjects;
@@ -67,7 +72,6 @@ struct NodeAgent::State {
   DesiredStateReconciler reconciler;
 
   // Made by start(), ended by stop() in the reverse order.
-  std::unique_ptr<ArtifactServer> artifact_server;
   std::unique_ptr<nats::KeyValueBucket> bucket;
   std::vector<nats::KvWatcher> watchers;
   std::vector<nats::Subscription> subscriptions;
@@ -80,6 +84,11 @@ struct NodeAgent::State {
   // Only the heartbeat thread touches these.
   std::vector<std::uint64_t> sequences;
   bool publish_failing = false;
+
+  std::mutex offered_mutex;
+  // guarded by offered_mutex: one server per artifact this host holds
+  std::map<std::string, std::unique_ptr<ArtifactServer>, std::less<>> offered;
+  bool offering = true;  // guarded by offered_mutex; false once stopping
 
   void log(std::string_view level, std::string_view message, LogFields fields = {}) const {
     write_log(options.log, level, message, std::move(fields));
@@ -96,6 +105,8 @@ struct NodeAgent::State {
   void publish_heartbeats();
   std::string answer_call(const std::string& node_id, std::string_view payload);
   void subscribe(const std::string& node_id);
+  void offer(const std::string& sha256, const std::filesystem::path& file);
+  void offer_held_artifacts();
   void stop() noexcept;
 };
 
@@ -230,6 +241,34 @@ void NodeAgent::State::subscribe(const std::string& node_id) {
       [this, node_id](const nats::KvChange& change) { reconciler.enqueue(node_id, change); }));
 }
 
+void NodeAgent::State::offer(const std::string& sha256, const std::filesystem::path& file) {
+  const std::lock_guard lock(offered_mutex);
+  if (!offering || offered.contains(sha256)) return;
+  try {
+    offered.emplace(sha256, std::make_unique<ArtifactServer>(client, subjects, sha256, file));
+  } catch (const std::exception& error) {
+    log("warn", "cannot serve an artifact to other hosts",
+        {{"sha256", sha256}, {"file", file.string()}, {"error", error.what()}});
+  }
+}
+
+// What earlier runs fetched is served again from the start: <sha256>.so files
+// in the directory (written only after verification).
+void NodeAgent::State::offer_held_artifacts() {
+  std::error_code error;
+  for (const auto& item : std::filesystem::directory_iterator(artifacts.directory(), error)) {
+    const std::filesystem::path& path = item.path();
+    const std::string sha256 = path.stem().string();
+    if (path.extension() == ".so" && is_sha256_hex(sha256) && artifacts.find(sha256)) {
+      offer(sha256, path);
+    }
+  }
+  if (error) {
+    log("warn", "cannot list the artifact directory",
+        {{"artifact_dir", artifacts.directory().string()}, {"error", error.message()}});
+  }
+}
+
 void NodeAgent::State::stop() noexcept {
   {
     const std::lock_guard lock(heartbeat_mutex);
@@ -242,7 +281,13 @@ void NodeAgent::State::stop() noexcept {
   subscriptions.clear();
   watchers.clear();
   reconciler.stop();
-  artifact_server.reset();
+  std::map<std::string, std::unique_ptr<ArtifactServer>, std::less<>> servers;
+  {
+    const std::lock_guard lock(offered_mutex);
+    offering = false;
+    servers.swap(offered);
+  }
+  servers.clear();
   bucket.reset();
 }
 
@@ -264,9 +309,7 @@ void NodeAgent::start() {
     bucket_options.history = 1;
     bucket_options.storage = nats::KvStorage::File;
     state.bucket = std::make_unique<nats::KeyValueBucket>(state.client, bucket_options);
-    state.artifact_server = std::make_unique<ArtifactServer>(
-        state.client, state.subjects,
-        [&artifacts = state.artifacts](std::string_view sha256) { return artifacts.find(sha256); });
+    state.offer_held_artifacts();
     state.reconciler.start();
     for (const std::string& node_id : state.options.node_ids) state.subscribe(node_id);
     state.sequences.assign(state.options.node_ids.size(), 0);

@@ -6,7 +6,8 @@
 //    that many calls run at once, each on its subscription's thread),
 //  - watches the node's desired-state keys and reconciles them
 //    (desired_state_reconciler.hpp: fetch, verify, assign),
-// and it serves the artifacts it holds to other hosts.
+// and it serves the artifacts it holds to other hosts, each on the
+// artifact's own subject (artifact_transfer.hpp).
 //
 // Offline autonomy: losing NATS stops none of the local functions; libnats
 // reconnects, the KV watcher's ordered consumer catches up with what changed
