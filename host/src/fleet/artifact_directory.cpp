@@ -61,7 +61,7 @@ std::optional<std::filesystem::path> ArtifactDirectory::find(std::string_view sh
 
 std::filesystem::path ArtifactDirectory::write(std::string_view sha256,
                                                std::string_view bytes) const {
-  const std::filesystem::path target = path_of(sha256);
+  std::filesystem::path target = path_of(sha256);
   std::string pattern = (directory_ / ("." + std::string(sha256) + ".XXXXXX")).string();
   std::vector<char> name(pattern.begin(), pattern.end());
   name.push_back('\0');

@@ -106,8 +106,13 @@ std::string fetch_artifact(nats::NatsClient& client, const Subjects& subjects,
         break;
       } catch (const nats::NatsNoRespondersError&) {
         if (subject == subjects.artifact_chunks()) {
-          throw SyncError(what + ": no host holds it (nobody answers " + holders + " nor " +
-                          subjects.artifact_chunks() + ")");
+          std::string message = what;
+          message.append(": no host holds it (nobody answers ")
+              .append(holders)
+              .append(" nor ")
+              .append(subjects.artifact_chunks())
+              .append(")");
+          throw SyncError(message);
         }
         subject = subjects.artifact_chunks();
         continue;
