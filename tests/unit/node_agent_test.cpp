@@ -281,9 +281,11 @@ TEST_CASE("node agent: a desired copy is fetched once, verified, written read-on
   CHECK(fleet.settled(agent, "gw-b", "echo")->state == CopyState::Ready);
   CHECK(holder.requests() == chunks);
   CHECK(fleet.cluster.functions_on("gw.a") == std::vector<std::string>{"echo", "echo.too"});
-  // The same put again changes nothing (the copy stays warm).
+  // The same put again changes nothing (the copy stays warm). Changes are
+  // applied in order: once the next one is, that one was.
   fleet.put("gw.a", fleet.copy_of("echo"));
-  REQUIRE(eventually([&] { return agent.reconciled(); }));
+  fleet.put("gw-b", fleet.copy_of("echo.marker"));
+  REQUIRE(fleet.settled(agent, "gw-b", "echo.marker"));
   CHECK_FALSE(
       edge::fleet::decode_call_reply(fleet.call("gw.a", "echo", "again"), "gw.a").cold_start);
 

@@ -79,11 +79,6 @@ std::vector<CopyStatus> DesiredStateReconciler::copies_of(std::string_view node_
   return result;
 }
 
-bool DesiredStateReconciler::idle() const {
-  const std::lock_guard lock(mutex_);
-  return order_.empty() && !applying_;
-}
-
 void DesiredStateReconciler::run() {
   std::unique_lock lock(mutex_);
   while (true) {
@@ -94,11 +89,9 @@ void DesiredStateReconciler::run() {
     const auto position = pending_.find(key);
     Change change = std::move(position->second);
     pending_.erase(position);
-    applying_ = true;
     lock.unlock();
     apply(key, change);
     lock.lock();
-    applying_ = false;
   }
 }
 

@@ -83,8 +83,6 @@ class DesiredStateReconciler {
   std::optional<CopyStatus> copy(std::string_view node_id, std::string_view function_id) const;
   // The node's copies, sorted by function id.
   std::vector<CopyStatus> copies_of(std::string_view node_id) const;
-  // True while no change is queued or being applied (for tests and shutdown).
-  bool idle() const;
 
  private:
   using CopyKey = std::pair<std::string, std::string>;  // node id, function id
@@ -112,7 +110,6 @@ class DesiredStateReconciler {
   std::condition_variable changed_;
   std::map<CopyKey, Change> pending_;     // guarded by mutex_: the latest change per key
   std::deque<CopyKey> order_;             // guarded by mutex_: keys of pending_, oldest first
-  bool applying_ = false;                 // guarded by mutex_
   bool stopping_ = false;                 // guarded by mutex_
   std::map<CopyKey, CopyStatus> copies_;  // guarded by mutex_
   std::thread thread_;

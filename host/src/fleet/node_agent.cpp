@@ -332,6 +332,4 @@ Inventory NodeAgent::inventory(std::string_view node_id) const {
   return state_->inventory(node_id);
 }
 
-bool NodeAgent::reconciled() const { return state_->reconciler.idle(); }
-
 }  // namespace edge::fleet

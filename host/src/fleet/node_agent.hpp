@@ -78,9 +78,6 @@ class NodeAgent {
   // std::invalid_argument for a node this agent does not serve.
   Inventory inventory(std::string_view node_id) const;
 
-  // True while no desired-state change is queued or being applied.
-  bool reconciled() const;
-
  private:
   struct State;  // node_agent.cpp
   std::unique_ptr<State> state_;
