@@ -450,7 +450,8 @@ TEST_CASE("process isolation and the sandbox section are read") {
           "  max_queue: 7\n  max_processes: 20\n  max_open_files: 100\n  output_limit_bytes: 0\n"
           "  seccomp: false\n"
           "functions:\n  - {id: a, plugin: echo, isolation: process, max_workers: 3}\n"
-          "  - {id: b, plugin: echo, isolation: none}\n  - {id: c, plugin: echo}\n"),
+          "  - {id: b, plugin: echo, isolation: none, idempotent: true}\n"
+          "  - {id: c, plugin: echo}\n"),
       built_plugins());
   CHECK(topology.sandbox.crash_limit == 3);
   CHECK(topology.sandbox.crash_window_seconds == 10);
@@ -464,6 +465,8 @@ TEST_CASE("process isolation and the sandbox section are read") {
   CHECK(topology.functions[0].function.isolation == edge::Isolation::Process);
   CHECK(topology.functions[0].function.max_workers == 3);
   CHECK(topology.functions[1].function.isolation == edge::Isolation::None);
+  CHECK(topology.functions[1].function.idempotent);
+  CHECK_FALSE(topology.functions[2].function.idempotent);
   CHECK(topology.functions[2].function.isolation == edge::Isolation::None);
   CHECK(topology.functions[2].function.max_workers == 1);
 }
@@ -562,7 +565,9 @@ TEST_CASE("every malformed value is refused with its position") {
       {"unknown function key", plugins + "    replicas: 2\n", 4, 5,
        "unknown key 'replicas' in function 'f' (expected one of: id, plugin, name, memory_mb, "
        "timeout_seconds, environment, required_capabilities, placement, sha256, isolation, "
-       "max_workers)"},
+       "max_workers, idempotent)"},
+      {"idempotent as yes", plugins + "    idempotent: yes\n", 4, 17,
+       "functions[0].idempotent: expected true or false"},
       {"unknown isolation", plugins + "    isolation: container\n", 4, 16,
        "functions[0].isolation: expected none or process, got \"container\""},
       {"max_workers zero", plugins + "    isolation: process\n    max_workers: 0\n", 5, 18,

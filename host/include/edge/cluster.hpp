@@ -1,9 +1,10 @@
-// EdgeCluster: many nodes, each backed by an EdgeRuntime; heartbeats,
+// EdgeCluster: many nodes, each backed by a NodeBackend (edge/node_backend.hpp:
+// an EdgeRuntime in this process, or a node of another host); heartbeats,
 // least-loaded placement, drain, stale-node detection and health.
 //
 // Placement and health use only what a node reports (status, capabilities,
-// resources, function count), never where its runtime lives, so that a node
-// can later be a remote host.
+// resources, function count, what its backend refuses), never where its
+// functions run, so that a node of another host is a node like any other.
 //
 // Thread-safety: every method may be called from any thread. heartbeat(id)
 // and invoke take no lock; control-plane changes (register, deploy, drain,
@@ -87,8 +88,9 @@ class EdgeCluster {
   // qualify are placed on it.
   void register_node(EdgeNode node);
   // As above, for a node whose functions run in `backend` (a remote host,
-  // see edge/node_backend.hpp) instead of a runtime of its own. A known
-  // node keeps the backend it has and `backend` is dropped.
+  // see edge/node_backend.hpp) instead of a runtime of its own (nullptr: a
+  // runtime of its own, as above). A known node keeps the backend it has
+  // and `backend` is dropped.
   void register_node(EdgeNode node, std::unique_ptr<NodeBackend> backend);
   // Removes the node and its runtime; its least-loaded functions move
   // elsewhere (or become pending). False if unknown.
@@ -110,23 +112,31 @@ class EdgeCluster {
   // placement of the same id). Returns its id, or nullopt when none
   // qualifies; the function then stays pending until one does.
   std::optional<std::string> deploy_least_loaded(const EdgeFunction& function);
-  // Where `function` would be placed now, changing nothing. Invalid function:
-  // DeploymentError.
+  // Where `function` would be placed now, changing nothing; for Pinned,
+  // every node an assign would accept. Invalid function: DeploymentError.
   PlacementPlan plan(const EdgeFunction& function, Placement placement) const;
   // Runs `function` on `node_id`, as decided elsewhere (a controller): a
   // Pinned intent whose nodes are exactly the ones assigned. Assigning again
-  // replaces the copy (a new version) when the definition changed. Unknown
-  // node: std::invalid_argument; a function of the same id placed another
-  // way, or a node that cannot run it: DeploymentError.
+  // replaces the copy (a new version) when the definition changed (compared
+  // as EdgeFunction::to_json); the cluster keeps one definition per function,
+  // so every other assigned copy is replaced too. Unknown node:
+  // std::invalid_argument; a function of the same id placed another way, or
+  // a node that cannot run it or is full: DeploymentError. The node's status
+  // is not checked: whoever assigns decides. Drain and deregister take a
+  // pinned copy off the node; a stale node keeps it (nothing is moved).
   void assign(const EdgeFunction& function, std::string_view node_id);
   // Takes a Pinned function off one node; the intent goes with its last
-  // node. False if it did not run there.
+  // node. False if it was not assigned there (unknown node or function, or
+  // placed another way).
   bool unassign(std::string_view function_id, std::string_view node_id);
   // Adopts a placement decided before (a controller rebuilding its view from
   // its desired state after a restart): the function runs on those of
-  // `node_ids` that are registered and in service, keeping copies warm; a
-  // LeastLoaded one left with none is placed anew, an All one also goes to
-  // every other qualifying node. Invalid function: DeploymentError.
+  // `node_ids` that are registered, in service (Online, Degraded, Syncing)
+  // and do not refuse it; a copy a node already runs is kept as it is (no
+  // new version, nothing moves). LeastLoaded keeps the least loaded of them
+  // (and takes it off the others), or is placed anew when none is left; All
+  // also goes to every other qualifying node; Pinned runs on exactly them.
+  // Invalid function: DeploymentError.
   void restore(const EdgeFunction& function, Placement placement,
                const std::vector<std::string>& node_ids);
   // Forgets the function everywhere (intent included). False if unknown.
@@ -191,7 +201,8 @@ class EdgeCluster {
   // destroy the cluster (which runs every plugin's shutdown hook).
   bool wait_for_idle(std::chrono::milliseconds timeout) const;
   // Runs the function on the least-loaded healthy node running it (a
-  // Degraded one if no healthy one does; never Offline or Maintenance).
+  // Degraded or Syncing one if no healthy one does; never Offline or
+  // Maintenance, nor a node whose backend does not serve it yet).
   // Unknown everywhere: std::invalid_argument; known but nowhere servable
   // now: EdgeExecutionError.
   std::string invoke(std::string_view function_id, std::string_view input = {});

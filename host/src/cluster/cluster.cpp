@@ -1,8 +1,10 @@
 #include <edge/cluster.hpp>
 #include <edge/errors.hpp>
+#include <edge/node_backend.hpp>
 #include <edge/plugin_store.hpp>
 
 #include "cluster/heartbeat_table.hpp"
+#include "cluster/local_node.hpp"
 #include "cluster/placement.hpp"
 #include "concurrency/epoch.hpp"
 #include "concurrency/read_mostly_map.hpp"
@@ -11,6 +13,7 @@
 #include <time.h>
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -40,13 +43,17 @@ std::int64_t now_ns() {
 // A registered node. The atomics are written under the cluster mutex and read
 // lock-free by invoke routing; everything else is guarded by the mutex.
 struct NodeEntry {
-  NodeEntry(EdgeNode node, const ClusterOptions& options)
+  NodeEntry(EdgeNode node, std::unique_ptr<NodeBackend> node_backend)
       : id(node.id),
-        runtime(std::make_unique<EdgeRuntime>(node, options.plugin_store, options.sandbox)),
+        backend(std::move(node_backend)),
+        local(backend->local_runtime()),
         meta(std::move(node)) {}
 
   const std::string id;
-  const std::unique_ptr<EdgeRuntime> runtime;
+  const std::unique_ptr<NodeBackend> backend;
+  // The backend's runtime when the node runs in this process, else nullptr:
+  // invoke calls it directly, without the backend's virtual call.
+  EdgeRuntime* const local;
   std::atomic<EdgeNodeStatus> status{EdgeNodeStatus::Online};
   std::atomic<bool> healthy{false};
   std::atomic<double> score{0};
@@ -75,6 +82,7 @@ struct IndexKey {
 // Where a function runs now, published for lock-free invoke routing.
 struct Route {
   std::vector<NodeEntry*> nodes;
+  bool idempotent = false;  // a call a node did not answer may be sent to another
 };
 
 // What the cluster was asked to do with a function. Guarded by the mutex.
@@ -84,11 +92,73 @@ struct Intent {
   std::vector<NodeEntry*> nodes;  // where it runs; empty least-loaded = pending
 };
 
+bool contains(const std::vector<NodeEntry*>& nodes, const NodeEntry* node) {
+  return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
+}
+
+// Whether a node serves calls at all: Online and Degraded ones do, and a
+// Syncing one (still fetching plugins) at the Degraded tier, as long as it
+// serves the function itself (NodeBackend::serves).
+bool in_service(EdgeNodeStatus status) {
+  return status == EdgeNodeStatus::Online || status == EdgeNodeStatus::Degraded ||
+         status == EdgeNodeStatus::Syncing;
+}
+
+// The fields of a definition that make a copy differ (the handler of a
+// native function cannot be compared, and is not part of a definition that
+// travels).
+bool same_definition(const EdgeFunction& a, const EdgeFunction& b) {
+  return a.to_json() == b.to_json();
+}
+
 }  // namespace
 
 std::string_view to_string(Placement placement) noexcept {
-  return placement == Placement::All ? "all" : "least_loaded";
+  switch (placement) {
+    case Placement::All:
+      return "all";
+    case Placement::LeastLoaded:
+      return "least_loaded";
+    case Placement::Pinned:
+      return "pinned";
+  }
+  return "unknown";
 }
+
+namespace {
+
+// The node that should serve a call of `function_id` on `route` now: in
+// service, serving it, healthy before not, least loaded; never `excluded`
+// (the node that just failed to answer). nullptr when none.
+NodeEntry* choose_for_call(const Route& route, std::string_view function_id,
+                           const NodeEntry* excluded) {
+  NodeEntry* best = nullptr;
+  bool best_healthy = false;
+  double best_score = 0;
+  for (NodeEntry* node : route.nodes) {
+    if (node == excluded || !in_service(node->status.load(std::memory_order_relaxed))) continue;
+    // Only a remote node can be in service without serving the function
+    // (still fetching its plugin); a local one is asked nothing more.
+    if (node->local == nullptr && !node->backend->serves(function_id)) continue;
+    const bool healthy = node->healthy.load(std::memory_order_relaxed);
+    const double score = node->score.load(std::memory_order_relaxed);
+    if (best == nullptr || (healthy && !best_healthy) ||
+        (healthy == best_healthy && score < best_score)) {
+      best = node;
+      best_healthy = healthy;
+      best_score = score;
+    }
+  }
+  return best;
+}
+
+EdgeRuntime::CallResult call_on(NodeEntry& node, std::string_view function_id,
+                                std::string_view input) {
+  if (node.local != nullptr) return node.local->invoke_detailed(function_id, input);
+  return node.backend->invoke(function_id, input);
+}
+
+}  // namespace
 
 struct EdgeCluster::State {
   explicit State(ClusterOptions cluster_options) : options(std::move(cluster_options)) {}
@@ -113,14 +183,15 @@ struct EdgeCluster::State {
   }
 
   NodeLoad load_of(const NodeEntry& entry, std::string_view function_id) const {
-    return {entry.meta, entry.runtime->function_count(), entry.runtime->has_function(function_id)};
+    return {entry.meta, entry.backend->function_count(), entry.backend->has_function(function_id),
+            entry.backend->refusal(function_id)};
   }
 
   // Recomputes a node's published status, health and score, and its place in
   // the placement index. Call after any change to the node or its functions.
   void refresh(NodeEntry& entry) {
     unindex(entry);
-    const std::size_t count = entry.runtime->function_count();
+    const std::size_t count = entry.backend->function_count();
     const double score = load_score(entry.meta.resources, count, entry.meta.max_functions);
     entry.status.store(entry.meta.status, std::memory_order_relaxed);
     entry.healthy.store(entry.meta.is_healthy(), std::memory_order_relaxed);
@@ -149,12 +220,12 @@ struct EdgeCluster::State {
 
   void set_status(NodeEntry& entry, EdgeNodeStatus status) {
     entry.meta.status = status;
-    entry.runtime->update_node(entry.meta);
+    entry.backend->update_node(entry.meta);
     refresh(entry);
   }
 
   void publish_route(const std::string& function_id, const Intent& intent) {
-    routes.insert_or_replace(function_id, Route{intent.nodes});
+    routes.insert_or_replace(function_id, Route{intent.nodes, intent.function.idempotent});
   }
 
   // The least-loaded node that can take `function`, other than `excluded`.
@@ -178,7 +249,7 @@ struct EdgeCluster::State {
       for (NodeEntry* holder : current->nodes) {
         if (holder == excluded || least_loaded_rejection(load_of(*holder, function.id), function))
           continue;
-        const std::size_t count = holder->runtime->function_count() - 1;
+        const std::size_t count = holder->backend->function_count() - 1;
         const IndexKey key{load_score(holder->meta.resources, count, holder->meta.max_functions),
                            count, holder};
         if (best == nullptr || key < best_key) {
@@ -192,13 +263,13 @@ struct EdgeCluster::State {
 
   // The cluster's API validated the definition (plugin file included) when
   // it was given; placing it again later must not fail because the file has
-  // gone since: that copy's cold start reports it instead.
+  // gone since: the backend defers that to the copy's cold start.
   void deploy_on(NodeEntry& entry, const EdgeFunction& function) {
-    entry.runtime->deploy(function, PluginFileCheck::Deferred);
+    entry.backend->deploy(function);
     refresh(entry);
   }
   void undeploy_from(NodeEntry& entry, std::string_view function_id) {
-    entry.runtime->undeploy(function_id);
+    entry.backend->undeploy(function_id);
     refresh(entry);
   }
 
@@ -260,9 +331,10 @@ struct EdgeCluster::State {
   }
 
   // Empties a node about to leave service: its least-loaded functions move
-  // elsewhere (or become pending); its deploy_to_all functions are removed
-  // too when `remove_all_copies`, else left in place. The node is never
-  // chosen, whatever its status still says.
+  // elsewhere (or become pending); its deploy_to_all and pinned functions
+  // are removed too when `remove_all_copies`, else left in place (a pinned
+  // one is never moved: whoever assigned it decides where it goes next). The
+  // node is never chosen, whatever its status still says.
   void evacuate(NodeEntry& entry, bool remove_all_copies) {
     for (auto& [function_id, intent] : intents) {
       if (std::find(intent.nodes.begin(), intent.nodes.end(), &entry) == intent.nodes.end())
@@ -277,6 +349,72 @@ struct EdgeCluster::State {
         // The other copies stay warm: one node leaving costs no cold starts.
         converge(function_id, intent, remaining, ExistingCopies::Keep);
       }
+    }
+  }
+
+  // Whether the node already runs this very definition of the function, so
+  // that adopting its copy costs no new version. A remote backend cannot show
+  // its definition: the copy it has is taken as the one it was given.
+  static bool runs_same(NodeEntry& entry, const EdgeFunction& function) {
+    if (!entry.backend->has_function(function.id)) return false;
+    if (entry.local == nullptr) return true;
+    try {
+      return same_definition(entry.local->function(function.id), function);
+    } catch (const std::invalid_argument&) {
+      return false;  // undeployed since: cannot happen under the mutex, but costs nothing
+    }
+  }
+
+  // Where restore() puts a function: the given nodes that are registered, in
+  // service and do not refuse it, each once, in the order given.
+  std::vector<NodeEntry*> restorable(const EdgeFunction& function,
+                                     const std::vector<std::string>& node_ids) const {
+    std::vector<NodeEntry*> nodes;
+    for (const std::string& node_id : node_ids) {
+      NodeEntry* entry = find(node_id);
+      if (entry == nullptr || !in_service(entry->meta.status) || contains(nodes, entry)) continue;
+      if (entry->backend->refusal(function.id)) continue;
+      nodes.push_back(entry);
+    }
+    return nodes;
+  }
+
+  // The least loaded of `nodes`, counting the copy each already has.
+  static NodeEntry* least_loaded_of(const std::vector<NodeEntry*>& nodes) {
+    NodeEntry* best = nullptr;
+    IndexKey best_key{0, 0, nullptr};
+    for (NodeEntry* node : nodes) {
+      const std::size_t count = node->backend->function_count();
+      const IndexKey key{load_score(node->meta.resources, count, node->meta.max_functions), count,
+                         node};
+      if (best == nullptr || key < best_key) {
+        best = node;
+        best_key = key;
+      }
+    }
+    return best;
+  }
+
+  // As converge with ExistingCopies::Keep, where copies may also run on
+  // nodes the intent does not list (what a restarting controller finds):
+  // a target already running this definition keeps its copy warm, and
+  // `strays` (nodes found running it that are not targets) lose theirs.
+  // `definition_kept`: the intent's copies run the definition it has now.
+  void adopt(const std::string& function_id, Intent& intent, const std::vector<NodeEntry*>& targets,
+             const std::vector<NodeEntry*>& strays, bool definition_kept) {
+    for (NodeEntry* node : targets) {
+      const bool warm =
+          runs_same(*node, intent.function) && (definition_kept || !contains(intent.nodes, node));
+      if (!warm) deploy_on(*node, intent.function);
+    }
+    std::vector<NodeEntry*> previous = std::exchange(intent.nodes, targets);
+    publish_route(function_id, intent);
+    for (NodeEntry* node : strays) {
+      if (!contains(previous, node) && node->backend->has_function(function_id))
+        previous.push_back(node);
+    }
+    for (NodeEntry* node : previous) {
+      if (!contains(targets, node)) undeploy_from(*node, function_id);
     }
   }
 
@@ -299,7 +437,9 @@ EdgeCluster::~EdgeCluster() {
   if (!EpochGuard::active()) EpochDomain::global().synchronize();
 }
 
-void EdgeCluster::register_node(EdgeNode node) {
+void EdgeCluster::register_node(EdgeNode node) { register_node(std::move(node), nullptr); }
+
+void EdgeCluster::register_node(EdgeNode node, std::unique_ptr<NodeBackend> backend) {
   if (node.id.empty()) throw std::invalid_argument("cannot register a node with an empty id");
   if (node.name.empty()) node.name = node.id;
   if (!node.resources.is_valid()) {
@@ -318,13 +458,18 @@ void EdgeCluster::register_node(EdgeNode node) {
         node.status = EdgeNodeStatus::Maintenance;
       entry->meta = std::move(node);
     } else {
+      // Made only for a new node: a known one keeps its runtime and functions.
+      if (backend == nullptr) {
+        backend = std::make_unique<LocalNode>(node, state_->options.plugin_store,
+                                              state_->options.sandbox);
+      }
       std::string id = node.id;
-      entry = &state_->nodes.insert_or_replace(std::move(id), std::move(node), state_->options);
+      entry = &state_->nodes.insert_or_replace(std::move(id), std::move(node), std::move(backend));
       entry->heartbeat_index = state_->heartbeats.allocate(entry, now_ns());
       entry->last_heartbeat = &state_->heartbeats.slot(entry->heartbeat_index);
     }
     entry->last_heartbeat->store(now_ns(), std::memory_order_relaxed);
-    entry->runtime->update_node(entry->meta);
+    entry->backend->update_node(entry->meta);
     state_->refresh(*entry);
     state_->apply_intents(*entry);
   }
@@ -442,13 +587,23 @@ PlacementPlan EdgeCluster::plan(const EdgeFunction& function, Placement placemen
   IndexKey best_key{0, 0, nullptr};
   state_->nodes.for_each([&](std::string_view, const NodeEntry& entry) {
     const NodeLoad load = state_->load_of(entry, function.id);
-    const auto rejection = placement == Placement::All ? deploy_to_all_rejection(load, function)
-                                                       : least_loaded_rejection(load, function);
+    std::optional<std::string> rejection;
+    switch (placement) {
+      case Placement::All:
+        rejection = deploy_to_all_rejection(load, function);
+        break;
+      case Placement::LeastLoaded:
+        rejection = least_loaded_rejection(load, function);
+        break;
+      case Placement::Pinned:
+        rejection = assign_rejection(load, function);
+        break;
+    }
     if (rejection) {
       plan.rejected.emplace_back(entry.id, *rejection);
       return;
     }
-    if (placement == Placement::All) {
+    if (placement != Placement::LeastLoaded) {
       plan.nodes.push_back(entry.id);
       return;
     }
@@ -467,6 +622,97 @@ PlacementPlan EdgeCluster::plan(const EdgeFunction& function, Placement placemen
   std::sort(plan.nodes.begin(), plan.nodes.end());
   std::sort(plan.rejected.begin(), plan.rejected.end());
   return plan;
+}
+
+void EdgeCluster::assign(const EdgeFunction& function, std::string_view node_id) {
+  validate_function(function);
+  {
+    std::lock_guard lock(state_->mutex);
+    NodeEntry& entry = state_->existing(node_id);
+    const auto position = state_->intents.find(function.id);
+    const Intent* current = position != state_->intents.end() ? &position->second : nullptr;
+    if (current != nullptr && current->placement != Placement::Pinned) {
+      throw DeploymentError("cannot assign function '" + function.id + "' to node '" + entry.id +
+                            "': it is placed " + std::string(to_string(current->placement)) +
+                            " already (remove it first)");
+    }
+    const bool changed = current == nullptr || !same_definition(current->function, function);
+    const bool assigned = current != nullptr && contains(current->nodes, &entry);
+    if (assigned && !changed) return;  // that copy runs already
+    // The cluster keeps one definition per function: a new one replaces
+    // every copy, so that each runs what function() and redeploy() show.
+    std::vector<NodeEntry*> targets =
+        current != nullptr ? current->nodes : std::vector<NodeEntry*>{};
+    if (!assigned) targets.push_back(&entry);
+    for (NodeEntry* node : targets) {
+      if (node != &entry && !changed) continue;  // keeps its copy
+      if (const auto rejection = assign_rejection(state_->load_of(*node, function.id), function)) {
+        throw DeploymentError("cannot assign function '" + function.id + "' to node '" + node->id +
+                              "': " + *rejection);
+      }
+    }
+    Intent& intent = state_->intents[function.id];
+    intent.function = function;
+    intent.placement = Placement::Pinned;
+    state_->converge(function.id, intent, targets,
+                     changed ? State::ExistingCopies::Replace : State::ExistingCopies::Keep);
+  }
+  EpochDomain::global().reclaim();
+}
+
+bool EdgeCluster::unassign(std::string_view function_id, std::string_view node_id) {
+  {
+    std::lock_guard lock(state_->mutex);
+    NodeEntry* entry = state_->find(node_id);
+    const auto position = state_->intents.find(function_id);
+    if (entry == nullptr || position == state_->intents.end()) return false;
+    Intent& intent = position->second;
+    if (intent.placement != Placement::Pinned || !contains(intent.nodes, entry)) return false;
+    std::vector<NodeEntry*> remaining;
+    for (NodeEntry* node : intent.nodes) {
+      if (node != entry) remaining.push_back(node);
+    }
+    if (remaining.empty()) {
+      state_->routes.erase(function_id);
+      state_->undeploy_from(*entry, function_id);
+      state_->intents.erase(position);
+    } else {
+      state_->converge(position->first, intent, remaining, State::ExistingCopies::Keep);
+    }
+  }
+  EpochDomain::global().reclaim();
+  return true;
+}
+
+void EdgeCluster::restore(const EdgeFunction& function, Placement placement,
+                          const std::vector<std::string>& node_ids) {
+  validate_function(function);
+  {
+    std::lock_guard lock(state_->mutex);
+    auto [position, inserted] = state_->intents.try_emplace(function.id);
+    Intent& intent = position->second;
+    const bool definition_kept = !inserted && same_definition(intent.function, function);
+    intent.function = function;
+    intent.placement = placement;
+    const std::vector<NodeEntry*> restorable = state_->restorable(function, node_ids);
+    std::vector<NodeEntry*> targets = restorable;
+    if (placement == Placement::LeastLoaded && !restorable.empty()) {
+      targets = {State::least_loaded_of(restorable)};
+    } else if (placement == Placement::All) {
+      state_->nodes.for_each([&](std::string_view, NodeEntry& entry) {
+        if (!contains(targets, &entry) &&
+            !deploy_to_all_rejection(state_->load_of(entry, function.id), function)) {
+          targets.push_back(&entry);
+        }
+      });
+    }
+    if (placement == Placement::LeastLoaded && targets.empty()) {
+      state_->place_least_loaded(function.id, intent, nullptr);  // none of them can keep it
+    } else {
+      state_->adopt(function.id, intent, targets, restorable, definition_kept);
+    }
+  }
+  EpochDomain::global().reclaim();
 }
 
 nlohmann::json PlacementPlan::to_json() const {
@@ -502,7 +748,7 @@ std::size_t EdgeCluster::redeploy_unless_running(std::string_view function_id,
     const Intent& intent = position->second;
     if (!sha256.empty() &&
         std::all_of(intent.nodes.begin(), intent.nodes.end(), [&](const NodeEntry* node) {
-          const FunctionStats stats = node->runtime->get_function_stats(function_id);
+          const FunctionStats stats = node->backend->function_stats(function_id);
           return stats.is_warm && stats.plugin_sha256 == sha256;
         })) {
       return 0;
@@ -603,9 +849,9 @@ ClusterHealth EdgeCluster::health() const {
     }
     if (node.is_healthy()) ++health.healthy_nodes;
     if (node.resources.is_overloaded()) ++health.overloaded_nodes;
-    health.total_functions += entry.runtime->function_count();
-    health.total_invocations += entry.runtime->total_invocations();
-    health.cold_starts += entry.runtime->cold_start_count();
+    health.total_functions += entry.backend->function_count();
+    health.total_invocations += entry.backend->total_invocations();
+    health.cold_starts += entry.backend->cold_start_count();
     cpu_sum += node.resources.cpu_percent;
     memory_sum += node.resources.memory_percent();
   });
@@ -651,7 +897,14 @@ std::vector<EdgeNode> EdgeCluster::nodes() const {
 
 EdgeRuntime* EdgeCluster::runtime(std::string_view node_id) {
   NodeEntry* entry = state_->find(node_id);
-  return entry != nullptr ? entry->runtime.get() : nullptr;
+  return entry != nullptr ? entry->local : nullptr;
+}
+
+std::vector<std::string> EdgeCluster::functions_on(std::string_view node_id) const {
+  std::lock_guard lock(state_->mutex);  // keeps the node (and its backend) registered
+  const NodeEntry* entry = state_->find(node_id);
+  if (entry == nullptr) return {};
+  return entry->backend->function_ids();
 }
 
 std::vector<std::string> EdgeCluster::nodes_running(std::string_view function_id) const {
@@ -695,7 +948,7 @@ std::vector<std::pair<std::string, FunctionStats>> EdgeCluster::function_stats(
     const auto position = state_->intents.find(function_id);
     if (position == state_->intents.end()) return result;
     for (const NodeEntry* node : position->second.nodes) {
-      result.emplace_back(node->id, node->runtime->get_function_stats(function_id));
+      result.emplace_back(node->id, node->backend->function_stats(function_id));
     }
   }
   std::sort(result.begin(), result.end(),
@@ -711,7 +964,7 @@ std::int64_t EdgeCluster::in_flight() const {
   std::int64_t total = 0;
   std::lock_guard lock(state_->mutex);
   state_->nodes.for_each(
-      [&](std::string_view, const NodeEntry& entry) { total += entry.runtime->in_flight(); });
+      [&](std::string_view, const NodeEntry& entry) { total += entry.backend->in_flight(); });
   return total;
 }
 
@@ -732,6 +985,26 @@ std::string EdgeCluster::invoke(std::string_view function_id, std::string_view i
   return invoke_routed(function_id, input).result.output;
 }
 
+namespace {
+
+// The node chosen for a call did not answer (call from the catch block): an
+// idempotent call goes to the best other node, once; otherwise, or with no
+// other node to go to, the caller gets that node's NodeUnavailableError.
+EdgeCluster::RoutedCall retry_elsewhere(const Route& route, std::string_view function_id,
+                                        std::string_view input, const NodeEntry& failed) {
+  const std::exception_ptr unavailable = std::current_exception();
+  NodeEntry* other = route.idempotent ? choose_for_call(route, function_id, &failed) : nullptr;
+  if (other == nullptr) std::rethrow_exception(unavailable);
+  try {
+    return {other->id, call_on(*other, function_id, input)};
+  } catch (const std::invalid_argument&) {
+    // The other node lost the function meanwhile: the first failure is the one to report.
+    std::rethrow_exception(unavailable);
+  }
+}
+
+}  // namespace
+
 EdgeCluster::RoutedCall EdgeCluster::invoke_routed(std::string_view function_id,
                                                    std::string_view input) {
   // A route can change between reading it and calling the node (a drain or a
@@ -745,37 +1018,40 @@ EdgeCluster::RoutedCall EdgeCluster::invoke_routed(std::string_view function_id,
     if (route == nullptr)
       throw std::invalid_argument("unknown function '" + std::string(function_id) + "'");
     const bool route_changed = std::exchange(previous_route, route) != route;
-    NodeEntry* best = nullptr;
-    bool best_healthy = false;
-    double best_score = 0;
-    for (NodeEntry* node : route->nodes) {
-      const EdgeNodeStatus status = node->status.load(std::memory_order_relaxed);
-      if (status != EdgeNodeStatus::Online && status != EdgeNodeStatus::Degraded) continue;
-      const bool healthy = node->healthy.load(std::memory_order_relaxed);
-      const double score = node->score.load(std::memory_order_relaxed);
-      if (best == nullptr || (healthy && !best_healthy) ||
-          (healthy == best_healthy && score < best_score)) {
-        best = node;
-        best_healthy = healthy;
-        best_score = score;
-      }
-    }
+    NodeEntry* best = choose_for_call(*route, function_id, nullptr);
     if (best == nullptr) {
       if (attempt < kAttempts && route_changed) continue;  // one more look at a fresh route
       throw EdgeExecutionError(
           "function '" + std::string(function_id) + "' cannot be served now: " +
-          (route->nodes.empty() ? std::string("it is pending, no node qualifies for it")
-                                : "every node running it is offline or in maintenance"));
+          (route->nodes.empty()
+               ? std::string("it is pending, no node qualifies for it")
+               : "every node running it is offline, in maintenance or still syncing it"));
     }
     try {
-      return {best->id, best->runtime->invoke_detailed(function_id, input)};
+      return {best->id, call_on(*best, function_id, input)};
+    } catch (const NodeUnavailableError&) {
+      if (!route->idempotent) throw;
+      return retry_elsewhere(*route, function_id, input, *best);
     } catch (const std::invalid_argument&) {
-      if (attempt == kAttempts) {
+      if (attempt >= kAttempts) {
         throw EdgeExecutionError("function '" + std::string(function_id) +
                                  "' kept moving while being called; try again");
       }
     }
   }
+}
+
+EdgeCluster::RoutedCall EdgeCluster::invoke_on(std::string_view node_id,
+                                               std::string_view function_id,
+                                               std::string_view input) {
+  EpochGuard guard;  // a node deregistered meanwhile stays alive until the call returns
+  NodeEntry* node = state_->nodes.find(node_id);
+  if (node == nullptr) throw std::invalid_argument("unknown node '" + std::string(node_id) + "'");
+  if (!node->backend->has_function(function_id)) {
+    throw std::invalid_argument("node '" + node->id + "' does not run function '" +
+                                std::string(function_id) + "'");
+  }
+  return {node->id, call_on(*node, function_id, input)};
 }
 
 nlohmann::json ClusterHealth::to_json() const {

@@ -29,6 +29,7 @@ double load_score(const ResourceUsage& resources, std::size_t function_count, in
 
 std::optional<std::string> least_loaded_rejection(const NodeLoad& load,
                                                   const EdgeFunction& function) {
+  if (load.refusal) return load.refusal;
   if (load.node.status != EdgeNodeStatus::Online) return status_rejection(load.node.status);
   if (load.node.resources.is_overloaded()) return std::string("overloaded");
   return capacity_rejection(load, function);
@@ -36,9 +37,14 @@ std::optional<std::string> least_loaded_rejection(const NodeLoad& load,
 
 std::optional<std::string> deploy_to_all_rejection(const NodeLoad& load,
                                                    const EdgeFunction& function) {
+  if (load.refusal) return load.refusal;
   if (load.node.status != EdgeNodeStatus::Online && load.node.status != EdgeNodeStatus::Degraded) {
     return status_rejection(load.node.status);
   }
+  return capacity_rejection(load, function);
+}
+
+std::optional<std::string> assign_rejection(const NodeLoad& load, const EdgeFunction& function) {
   return capacity_rejection(load, function);
 }
 

@@ -78,6 +78,7 @@ nlohmann::json function_view(EdgeCluster& cluster, const std::filesystem::path& 
       {"max_in_flight", function->max_in_flight},
       {"isolation", to_string(function->isolation)},
       {"max_workers", function->max_workers},
+      {"idempotent", function->idempotent},
       {"required_capabilities", function->required_capabilities},
       {"environment", function->environment},
       {"invocations", invocations},
@@ -109,11 +110,12 @@ nlohmann::json node_view(EdgeCluster& cluster, std::string_view node_id, bool de
   const std::optional<EdgeNode> node = cluster.node(node_id);
   if (!node) not_found("unknown node " + in_quotes(node_id));
   nlohmann::json view = node->to_json();
+  view["functions"] = cluster.functions_on(node_id);
   // A concurrent DELETE may deregister the node: its entry (and runtime) is
   // freed through epoch-based reclamation, so the guard keeps it alive here.
+  // Only a node in this process has a runtime to summarise.
   concurrency::EpochGuard guard;
   EdgeRuntime* runtime = cluster.runtime(node_id);
-  view["functions"] = runtime != nullptr ? runtime->function_ids() : std::vector<std::string>{};
   // The cluster reads a coarse clock, which may trail this one by a tick.
   view["seconds_since_heartbeat"] = std::max(
       0.0, std::chrono::duration<double>(std::chrono::steady_clock::now() - node->last_heartbeat)

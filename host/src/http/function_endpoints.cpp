@@ -50,7 +50,8 @@ FunctionRequest read_function_request(const ApiContext& api, const std::string& 
   const nlohmann::json document = parse_json_body(body_text);
   const JsonObject body(document, "");
   body.allow_only({"plugin", "placement", "name", "memory_mb", "timeout_seconds", "max_in_flight",
-                   "environment", "required_capabilities", "sha256", "isolation", "max_workers"});
+                   "environment", "required_capabilities", "sha256", "isolation", "max_workers",
+                   "idempotent"});
 
   FunctionRequest request;
   EdgeFunction& function = request.function;
@@ -82,6 +83,7 @@ FunctionRequest read_function_request(const ApiContext& api, const std::string& 
     }
     function.max_workers = static_cast<int>(*workers);
   }
+  function.idempotent = body.boolean("idempotent").value_or(false);
   if (auto environment = body.string_map("environment")) {
     for (const auto& [name, value] : *environment) {
       if (!topology_internal::is_valid_environment_name(name)) {
@@ -191,19 +193,23 @@ HttpResponse warm_function(const ApiContext& api, const RouteMatch& match) {
   std::vector<std::string> warmed;
   for (const std::string& node_id : api.cluster.nodes_running(id)) {
     concurrency::EpochGuard guard;  // the node may be deregistered meanwhile
+    // Only a node in this process can be warmed from here; a remote one
+    // loads its copy when it has fetched the plugin.
     EdgeRuntime* runtime = api.cluster.runtime(node_id);
     if (runtime != nullptr && runtime->warm_up(id)) warmed.push_back(node_id);
   }
   return json_response(200, {{"warmed", warmed}});
 }
 
-// Whether some node running the function is in service: a call that failed
-// while none is failed for want of a node (422), not in the function (502).
+// Whether some node running the function is in service (as the cluster's
+// routing sees it): a call that failed while none is failed for want of a
+// node (422), not in the function (502).
 bool servable(const EdgeCluster& cluster, std::string_view function_id) {
   for (const std::string& node_id : cluster.nodes_running(function_id)) {
     const std::optional<EdgeNode> node = cluster.node(node_id);
     if (node &&
-        (node->status == EdgeNodeStatus::Online || node->status == EdgeNodeStatus::Degraded)) {
+        (node->status == EdgeNodeStatus::Online || node->status == EdgeNodeStatus::Degraded ||
+         node->status == EdgeNodeStatus::Syncing)) {
       return true;
     }
   }
@@ -215,16 +221,15 @@ EdgeCluster::RoutedCall call_on_node(const ApiContext& api, const std::string& f
   if (!topology_internal::is_valid_id(node_id)) {
     bad_request("invalid node id " + in_quotes(node_id) + " in ?node=");
   }
-  // Keeps the node's runtime alive for the call if a DELETE deregisters it
-  // meanwhile (node entries are freed through epoch-based reclamation).
-  concurrency::EpochGuard guard;
-  EdgeRuntime* runtime = api.cluster.runtime(node_id);
-  if (runtime == nullptr) not_found("unknown node " + in_quotes(node_id));
-  if (!runtime->has_function(function_id)) {
+  try {
+    return api.cluster.invoke_on(node_id, function_id, input);
+  } catch (const std::invalid_argument&) {
+    // Which of the three it was, for the message (the cluster's own names
+    // the node or the function, not what the request got wrong).
+    if (!api.cluster.node(node_id)) not_found("unknown node " + in_quotes(node_id));
     if (!api.cluster.function(function_id)) not_found("unknown function " + in_quotes(function_id));
     not_found("function " + in_quotes(function_id) + " does not run on node " + in_quotes(node_id));
   }
-  return {node_id, runtime->invoke_detailed(function_id, input)};
 }
 
 HttpResponse invoke_function(const ApiContext& api, const HttpRequest& request,

@@ -132,6 +132,13 @@ std::optional<long long> JsonObject::integer(std::string_view key, long long min
   return number;
 }
 
+std::optional<bool> JsonObject::boolean(std::string_view key) const {
+  const nlohmann::json* value = find(key);
+  if (value == nullptr) return std::nullopt;
+  if (!value->is_boolean()) expected(key, "true or false", *value);
+  return value->get<bool>();
+}
+
 std::optional<std::vector<std::string>> JsonObject::string_list(std::string_view key,
                                                                 std::string_view item) const {
   const nlohmann::json* value = find(key);

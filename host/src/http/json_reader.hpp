@@ -40,6 +40,7 @@ class JsonObject {
   std::optional<std::string> string(std::string_view key, bool allow_empty = false) const;
   std::optional<double> number(std::string_view key, const NumberRange& range) const;
   std::optional<long long> integer(std::string_view key, long long min, long long max) const;
+  std::optional<bool> boolean(std::string_view key) const;
   // Non-empty strings without repeats; `item` names one in messages ("capability").
   std::optional<std::vector<std::string>> string_list(std::string_view key,
                                                       std::string_view item) const;

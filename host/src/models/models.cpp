@@ -104,7 +104,8 @@ nlohmann::json EdgeFunction::to_json() const {
           {"environment", environment},
           {"required_capabilities", required_capabilities},
           {"isolation", to_string(isolation)},
-          {"max_workers", max_workers}};
+          {"max_workers", max_workers},
+          {"idempotent", idempotent}};
 }
 
 }  // namespace edge

@@ -1,6 +1,7 @@
 #include <edge/errors.hpp>
 #include <edge/topology.hpp>
 
+#include <cassert>
 #include <stdexcept>
 #include <string>
 
@@ -35,6 +36,10 @@ void apply_topology(EdgeCluster& cluster, const Topology& topology) {
           break;
         case Placement::LeastLoaded:
           cluster.deploy_least_loaded(spec.function);
+          break;
+        case Placement::Pinned:
+          // The loader reads "all" or "least_loaded" only: a controller pins (assign).
+          assert(false && "a topology function is never pinned");
           break;
       }
     } catch (const DeploymentError& error) {

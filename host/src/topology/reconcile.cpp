@@ -32,7 +32,7 @@ bool same_definition(const EdgeFunction& a, Placement a_placement, const EdgeFun
          a.environment == b.environment &&
          sorted(a.required_capabilities) == sorted(b.required_capabilities) &&
          a.max_in_flight == b.max_in_flight && a.isolation == b.isolation &&
-         a.max_workers == b.max_workers;
+         a.max_workers == b.max_workers && a.idempotent == b.idempotent;
 }
 
 void deploy(EdgeCluster& cluster, const FunctionSpec& spec) {
@@ -144,7 +144,8 @@ class Reconciler {
     for (const std::string& id : cluster_.function_ids()) {
       const std::optional<EdgeFunction> function = cluster_.function(id);
       const std::optional<Placement> placement = cluster_.placement(id);
-      if (!function || !placement) continue;
+      // A pinned function is a controller's to move, not the topology's.
+      if (!function || !placement || *placement == Placement::Pinned) continue;
       bool misplaced = false;
       for (const std::string& node_id : cluster_.nodes_running(id)) {
         if (std::find(summary_.nodes_updated.begin(), summary_.nodes_updated.end(), node_id) ==

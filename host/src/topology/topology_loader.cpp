@@ -363,9 +363,10 @@ FunctionSpec read_function(Loader& loader, const Value& item,
                            std::map<std::string, Position>& ids) {
   const MapReader fields(loader.context, item);
   const std::string label = item_label(fields, "function", item.path);
-  fields.check_keys({"id", "plugin", "name", "memory_mb", "timeout_seconds", "environment",
-                     "required_capabilities", "placement", "sha256", "isolation", "max_workers"},
-                    label);
+  fields.check_keys(
+      {"id", "plugin", "name", "memory_mb", "timeout_seconds", "environment",
+       "required_capabilities", "placement", "sha256", "isolation", "max_workers", "idempotent"},
+      label);
 
   FunctionSpec spec;
   EdgeFunction& function = spec.function;
@@ -409,6 +410,8 @@ FunctionSpec read_function(Loader& loader, const Value& item,
       function.max_workers = static_cast<int>(topology_internal::read_integer(
           loader.context, field, 1, kMaxWorkersLimit,
           "a whole number of worker processes from 1 to " + std::to_string(kMaxWorkersLimit)));
+    } else if (entry.key == "idempotent") {
+      function.idempotent = topology_internal::read_boolean(loader.context, field);
     }
   }
   if (function.isolation != Isolation::Process && fields.find("max_workers") != nullptr) {
