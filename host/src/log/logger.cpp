@@ -242,7 +242,7 @@ Logger::Logger(Level level, Format format, int descriptor)
     : level_(level), format_(format), descriptor_(descriptor) {}
 
 void Logger::append_line(std::string& line, Level level, std::string_view timestamp,
-                         std::string_view message, Fields fields) const {
+                         std::string_view message, std::span<const Field> fields) const {
   if (format_ == Format::Json) {
     line += "{\"ts\":\"";
     line += timestamp;
@@ -278,11 +278,15 @@ void Logger::append_line(std::string& line, Level level, std::string_view timest
 std::string Logger::format_line(Level level, std::string_view timestamp, std::string_view message,
                                 Fields fields) const {
   std::string line;
-  append_line(line, level, timestamp, message, fields);
+  append_line(line, level, timestamp, message, {fields.begin(), fields.size()});
   return line;
 }
 
 void Logger::write(Level level, std::string_view message, Fields fields) const {
+  write(level, message, std::span<const Field>(fields.begin(), fields.size()));
+}
+
+void Logger::write(Level level, std::string_view message, std::span<const Field> fields) const {
   if (!enabled(level)) return;
   // Reused by every line this thread writes: no allocation once it has grown.
   thread_local std::string line;

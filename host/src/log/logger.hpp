@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -87,6 +88,8 @@ class Logger {
   bool enabled(Level level) const noexcept { return level >= level_; }
 
   void write(Level level, std::string_view message, Fields fields = {}) const;
+  // The same, with fields gathered at run time (a sink that forwards them).
+  void write(Level level, std::string_view message, std::span<const Field> fields) const;
   void debug(std::string_view message, Fields fields = {}) const {
     write(Level::Debug, message, fields);
   }
@@ -107,7 +110,7 @@ class Logger {
 
  private:
   void append_line(std::string& line, Level level, std::string_view timestamp,
-                   std::string_view message, Fields fields) const;
+                   std::string_view message, std::span<const Field> fields) const;
 
   Level level_;
   Format format_;
