@@ -223,3 +223,34 @@ TEST_CASE("artifacts: hosts holding different content serve each on its own subj
     CHECK(edge::fleet::fetch_artifact(node_client, subjects, other_manifest, options) == other);
   }
 }
+
+TEST_CASE("artifacts: a holder that hangs or lost its copy hands over to the origin") {
+  edge::test::ScratchDir dir("edge-artifact");
+  const std::string bytes = artifact_bytes();
+  std::ofstream(dir / "one.so", std::ios::binary) << bytes;
+  const ArtifactManifest manifest = edge::fleet::manifest_of(edge::SyncState::from_data(bytes, 1));
+
+  edge::test::NatsServerProcess server;
+  edge::nats::NatsClient origin_client(edge::test::client_options(server, "origin"));
+  edge::nats::NatsClient holder_client(edge::test::client_options(server, "holder"));
+  edge::nats::NatsClient node_client(edge::test::client_options(server, "node"));
+  const Subjects subjects("plant");
+  const ArtifactServer origin(origin_client, subjects,
+                              [&](std::string_view) { return dir / "one.so"; });
+  FetchOptions options;
+  options.chunk_bytes = 64UL * 1024;
+  options.chunk_timeout = std::chrono::milliseconds(300);
+  {
+    // A holder of this content that never answers (a paused device).
+    const edge::nats::Subscription hung = holder_client.queue_subscribe(
+        subjects.artifact_chunks_of(manifest.sha256), "holders", [](const edge::nats::Message&) {});
+    holder_client.flush(edge::test::kEventDeadline);
+    CHECK(edge::fleet::fetch_artifact(node_client, subjects, manifest, options) == bytes);
+  }
+  {
+    // A holder whose file went away: it refuses, and the origin serves.
+    const ArtifactServer lost(holder_client, subjects, manifest.sha256, dir / "gone.so");
+    holder_client.flush(edge::test::kEventDeadline);
+    CHECK(edge::fleet::fetch_artifact(node_client, subjects, manifest, options) == bytes);
+  }
+}

@@ -89,7 +89,8 @@ std::string fetch_artifact(nats::NatsClient& client, const Subjects& subjects,
     chunk = payload > 2 * kReplyHeadroom ? payload - kReplyHeadroom : payload / 2;
   }
   // The hosts holding this content first; the origin once none of them
-  // answers (there are none yet, or the last one left mid-transfer).
+  // answers (there are none yet, the last one left mid-transfer, or one hangs)
+  // or one refuses.
   const std::string holders = subjects.artifact_chunks_of(manifest.sha256);
   std::string subject = holders;
   std::string bytes;
@@ -117,6 +118,12 @@ std::string fetch_artifact(nats::NatsClient& client, const Subjects& subjects,
         subject = subjects.artifact_chunks();
         continue;
       } catch (const nats::NatsTimeoutError&) {
+        // A holder that does not answer may hang (a paused device) and its
+        // queue group may keep picking it: the origin serves from here on.
+        if (subject == holders) {
+          subject = subjects.artifact_chunks();
+          continue;
+        }
         if (++timeouts >= options.chunk_attempts) {
           throw SyncError(what + ": no answer for the chunk at byte " + std::to_string(offset) +
                           " after " + std::to_string(timeouts) + " attempts");
@@ -125,6 +132,10 @@ std::string fetch_artifact(nats::NatsClient& client, const Subjects& subjects,
     }
     if (reply.empty() || (reply[0] != 'K' && reply[0] != 'E')) {
       throw SyncError(what + ": a reply that is not a chunk");
+    }
+    if (reply[0] == 'E' && subject == holders) {
+      subject = subjects.artifact_chunks();  // that holder lost its copy: ask the origin
+      continue;
     }
     if (reply[0] == 'E') throw SyncError(what + ": " + reply.substr(1));
     if (reply.size() == 1) {
