@@ -112,6 +112,8 @@ edge::TopologyOptions CommandLine::topology_options() const {
   edge::TopologyOptions options;
   options.plugin_dir = plugin_dir;
   options.allow_writable_plugins = allow_writable_plugins;
+  options.nats_url = nats_url;
+  options.controller = controller;
   return options;
 }
 
@@ -124,6 +126,8 @@ CommandLine parse_command_line(std::span<const std::string_view> arguments) {
   std::optional<bool> allow_writable_plugins;
   std::optional<edge::ListenAddress> listen;
   std::optional<std::string> machine_node;
+  std::optional<std::string> nats_url;
+  std::optional<bool> controller;
   std::optional<log::Level> level;
   std::optional<log::Format> format;
 
@@ -160,6 +164,11 @@ CommandLine parse_command_line(std::span<const std::string_view> arguments) {
     } else if (option.name == "--machine-node") {
       set_once(machine_node, option.name,
                std::string(non_empty(option.name, reader.value_of(option))));
+    } else if (option.name == "--nats") {
+      set_once(nats_url, option.name, std::string(non_empty(option.name, reader.value_of(option))));
+    } else if (option.name == "--controller") {
+      reject_value(option);
+      set_once(controller, option.name, true);
     } else if (option.name == "--log-level") {
       set_once(level, option.name, log_level(option.name, reader.value_of(option)));
     } else if (option.name == "--log-format") {
@@ -175,6 +184,9 @@ CommandLine parse_command_line(std::span<const std::string_view> arguments) {
   if (machine_node && (check || function_id)) {
     throw UsageError("--machine-node is only meaningful when running the host");
   }
+  if ((nats_url || controller) && function_id) {
+    throw UsageError("--nats and --controller are only meaningful when running the host");
+  }
   if (listen && (check || function_id)) {
     throw UsageError(
         "--listen is only meaningful when running the host (not with --check or --invoke)");
@@ -186,6 +198,8 @@ CommandLine parse_command_line(std::span<const std::string_view> arguments) {
   command_line.allow_writable_plugins = allow_writable_plugins.value_or(false);
   command_line.listen = std::move(listen);
   command_line.machine_node = machine_node.value_or("");
+  command_line.nats_url = std::move(nats_url);
+  command_line.controller = controller.value_or(false);
   command_line.log_level = level.value_or(log::Level::Info);
   command_line.log_format = format.value_or(log::Format::Text);
   if (check) {
@@ -210,8 +224,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
 
 std::string usage_text() {
   return R"(Usage: edge-host --config FILE [--plugin-dir DIR] [--allow-writable-plugins]
-                 [--listen HOST:PORT] [--log-level LEVEL]
-                 [--log-format FORMAT]
+                 [--listen HOST:PORT] [--nats URL [--controller]]
+                 [--log-level LEVEL] [--log-format FORMAT]
        edge-host --config FILE [--plugin-dir DIR] --check
        edge-host --config FILE [--plugin-dir DIR] --invoke ID [--input DATA]
        edge-host --help | --version
@@ -235,6 +249,10 @@ Options:
   --input DATA       the input bytes for --invoke; '-' reads standard input
   --machine-node ID  the node that is this machine: its heartbeats carry the
                      machine's real CPU and memory use (from /proc)
+  --nats URL         join the cluster over NATS at URL (nats://HOST:PORT, or
+                     several, comma-separated), as cluster.nats does
+  --controller       keep the cluster's view and place functions on every
+                     host's nodes, as cluster.controller: true does
   --listen HOST:PORT serve the API there instead of the file's server.listen
                      (port 0: any free port)
   --log-level LEVEL  debug, info (default: one access line per request), warn

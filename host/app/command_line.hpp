@@ -33,6 +33,8 @@ struct CommandLine {
   bool input_from_stdin = false;                    // --input -
   std::optional<edge::ListenAddress> listen;        // --listen (Run only)
   std::string machine_node;                         // --machine-node (Run only)
+  std::optional<std::string> nats_url;              // --nats (Run only)
+  bool controller = false;                          // --controller (Run only)
   log::Level log_level = log::Level::Info;          // --log-level
   log::Format log_format = log::Format::Text;       // --log-format
 

@@ -1,5 +1,6 @@
 #include "asio.hpp"
 #include "commands.hpp"
+#include "fleet_membership.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
 #include "log/logger.hpp"
@@ -19,6 +20,7 @@
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -107,8 +109,17 @@ int run_cluster(const CommandLine& command_line) {
   // hands back the old, still-mapped library.
   edge::EdgeCluster cluster(edge::ClusterOptions{make_plugin_store(logger, topology.security),
                                                  make_sandbox(topology, logger)});
-  edge::apply_topology(cluster, topology);
-  print_placement(std::cout, topology, cluster);
+  // A controller places its functions once the hosts of the cluster have had
+  // a heartbeat's time to report (FleetMembership), not now on no node.
+  edge::Topology applied = topology;
+  if (topology.controller) applied.functions.clear();
+  edge::apply_topology(cluster, applied);
+  print_placement(std::cout, applied, cluster);
+  std::optional<FleetMembership> fleet;
+  if (!topology.nats_url.empty()) {
+    fleet.emplace(topology, cluster, logger);
+    std::cout << "\n" << fleet->describe() << std::endl;
+  }
 
   // The server's own threads serve the API; this thread keeps the node
   // supervisor and the signals, so that slow function calls never delay a

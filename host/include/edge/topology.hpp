@@ -50,6 +50,16 @@ struct Topology {
   std::filesystem::path source;  // the file it was read from
   std::string cluster_name = "edge";
   double heartbeat_timeout_seconds = 30;
+  // cluster.nats: the NATS server(s) ("nats://host:4222", or several,
+  // comma-separated) this host joins the cluster through; empty: the host is
+  // a cluster of its own (docs/cluster.md).
+  std::string nats_url;
+  // cluster.controller: this host keeps the cluster's view and places the
+  // functions on every host's nodes; the others only serve their own nodes.
+  bool controller = false;
+  // cluster.heartbeat_interval_seconds: how often a host in a NATS cluster
+  // heartbeats its nodes; 0: heartbeat_timeout_seconds / 3.
+  double heartbeat_interval_seconds = 0;
   std::filesystem::path plugin_dir;  // absolute
   std::vector<EdgeNode> nodes;
   std::vector<FunctionSpec> functions;
@@ -69,6 +79,10 @@ struct TopologyOptions {
   // True: as security.allow_writable_plugins: true (edge-host
   // --allow-writable-plugins), whatever the file says.
   bool allow_writable_plugins = false;
+  // Replace cluster.nats and set cluster.controller (edge-host --nats URL,
+  // --controller).
+  std::optional<std::string> nats_url;
+  bool controller = false;
 };
 
 // Reads and validates a topology file. Every problem is a ConfigError

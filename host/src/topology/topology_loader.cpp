@@ -8,6 +8,7 @@
 #include "plugin/sha256.hpp"
 #include "runtime/function_validation.hpp"
 #include "topology/function_rules.hpp"
+#include "topology/ids.hpp"
 #include "topology/sandbox_section.hpp"
 #include "topology/security_section.hpp"
 #include "topology/yaml_reader.hpp"
@@ -447,19 +448,59 @@ void for_each_item(const Loader& loader, const MapReader& top, std::string_view 
   }
 }
 
+// A NATS URL list: "nats://host:port", comma-separated.
+bool is_nats_url_list(std::string_view text) {
+  while (true) {
+    const std::size_t comma = text.find(',');
+    const std::string_view url = text.substr(0, comma);
+    if (url.rfind("nats://", 0) != 0 || url.size() == 7) return false;
+    if (comma == std::string_view::npos) return true;
+    text.remove_prefix(comma + 1);
+  }
+}
+
 void read_cluster(const Loader& loader, const MapReader& top, Topology& topology) {
   const Entry* entry = top.find("cluster");
   if (entry == nullptr || entry->value_node.IsNull()) return;
   const MapReader fields(loader.context, top.value_of(*entry));
-  fields.check_keys({"name", "heartbeat_timeout_seconds"}, "cluster");
+  fields.check_keys(
+      {"name", "heartbeat_timeout_seconds", "heartbeat_interval_seconds", "nats", "controller"},
+      "cluster");
   for (const Entry& field : fields.entries()) {
     const Value value = fields.value_of(field);
     if (field.key == "name") {
       topology.cluster_name = topology_internal::read_string(loader.context, value, false);
+      // The name is part of NATS subjects and of a JetStream bucket's name.
+      const std::string& name = topology.cluster_name;
+      if (name.size() > 64 || !topology_internal::is_valid_id(name) ||
+          name.find('.') != std::string::npos) {
+        loader.context.fail(value.where, value.path +
+                                             ": expected 1 to 64 of A-Z a-z 0-9 _ - (the name is "
+                                             "part of NATS subjects), got \"" +
+                                             name + "\"");
+      }
+    } else if (field.key == "nats") {
+      topology.nats_url = topology_internal::read_string(loader.context, value, false);
+      if (!is_nats_url_list(topology.nats_url)) {
+        loader.context.fail(value.where, value.path +
+                                             ": expected nats://HOST:PORT (or several, "
+                                             "comma-separated), got \"" +
+                                             topology.nats_url + "\"");
+      }
+    } else if (field.key == "controller") {
+      topology.controller = topology_internal::read_boolean(loader.context, value);
+    } else if (field.key == "heartbeat_interval_seconds") {
+      topology.heartbeat_interval_seconds =
+          topology_internal::read_number(loader.context, value, kHeartbeatTimeoutRule);
     } else {
       topology.heartbeat_timeout_seconds =
           topology_internal::read_number(loader.context, value, kHeartbeatTimeoutRule);
     }
+  }
+  if (topology.heartbeat_interval_seconds >= topology.heartbeat_timeout_seconds) {
+    loader.context.fail(top.value_of(*entry).where,
+                        "cluster: heartbeat_interval_seconds must be below "
+                        "heartbeat_timeout_seconds, or every node would look stale");
   }
 }
 
@@ -601,6 +642,13 @@ Topology load_topology(const std::filesystem::path& file, const TopologyOptions&
     context.fail({}, std::string("security.trusted_keys: ") + error.what());  // changed since read
   }
   read_cluster(loader, top, topology);
+  if (options.nats_url) topology.nats_url = *options.nats_url;
+  if (options.controller) topology.controller = true;
+  if (topology.controller && topology.nats_url.empty()) {
+    context.fail({},
+                 "cluster.controller needs cluster.nats (or --nats URL): a controller "
+                 "keeps the view of hosts that join over NATS");
+  }
   read_server(loader, top, topology.server);
   topology_internal::read_sandbox_section(context, top, topology.sandbox);
   const std::filesystem::path file_plugin_dir =
