@@ -395,3 +395,30 @@ TEST_CASE("node agent: without NATS local functions keep running; heartbeats the
   agent.reset();
   CHECK(fleet.cluster.invoke_on("gw.a", "echo", "still").result.output == "still");
 }
+
+TEST_CASE("node agent: a fetch nobody answers stays syncing and is tried again on its own") {
+  Fleet fleet;
+  NodeAgent agent(fleet.host, fleet.subjects, fleet.cluster, fleet.options());
+  agent.start();
+  // The controller is not up yet: no host holds the artifact.
+  fleet.put("gw.a", fleet.copy_of("echo"));
+  REQUIRE(eventually([&] {
+    const auto functions = agent.inventory("gw.a").functions;
+    return !functions.empty() && !functions[0].error.empty();
+  }));
+  const auto waiting = agent.inventory("gw.a").functions.at(0);
+  CHECK(waiting.state == CopyState::Syncing);  // not Failed: nothing is wrong with the content
+  CHECK(waiting.error.find("no host holds it") != std::string::npos);
+  CHECK(waiting.error.find("trying again in 2 s") != std::string::npos);
+  CHECK(agent.inventory("gw.a").node.status == edge::EdgeNodeStatus::Syncing);
+
+  // A holder appears; the same desired value (no new write) is fetched on retry.
+  edge::nats::NatsClient holder_client(edge::test::client_options(fleet.server, "holder"));
+  CountingHolder holder(holder_client, fleet.subjects, fleet.plugin_bytes);
+  const auto echo = fleet.settled(agent, "gw.a", "echo");
+  REQUIRE(echo);
+  CHECK(echo->state == CopyState::Ready);
+  CHECK(echo->error.empty());
+  CHECK(edge::fleet::decode_call_reply(fleet.call("gw.a", "echo", "back"), "gw.a").output ==
+        "back");
+}

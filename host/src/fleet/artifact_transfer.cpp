@@ -139,24 +139,24 @@ std::string fetch_artifact(nats::NatsClient& client, const Subjects& subjects,
     }
     if (reply[0] == 'E') throw SyncError(what + ": " + reply.substr(1));
     if (reply.size() == 1) {
-      throw SyncError(what + ": the holder's copy ends at byte " + std::to_string(offset) +
-                      ", the manifest says " + std::to_string(manifest.size));
+      throw VerificationError(what + ": the holder's copy ends at byte " + std::to_string(offset) +
+                              ", the manifest says " + std::to_string(manifest.size));
     }
     bytes.append(reply, 1, std::string::npos);
   }
   if (bytes.size() != manifest.size) {
-    throw SyncError(what + ": " + std::to_string(bytes.size()) +
-                    " bytes arrived, the manifest says " + std::to_string(manifest.size));
+    throw VerificationError(what + ": " + std::to_string(bytes.size()) +
+                            " bytes arrived, the manifest says " + std::to_string(manifest.size));
   }
   SyncState state;
   state.version = manifest.version;
   state.checksum = manifest.md5;
   state.data = std::move(bytes);
   if (!state.verify())
-    throw SyncError(what + ": MD5 mismatch (SyncState::verify): corrupted in transit");
+    throw VerificationError(what + ": MD5 mismatch (SyncState::verify): corrupted in transit");
   const std::string sha256 = manifest_of(state).sha256;
   if (sha256 != manifest.sha256) {
-    throw SyncError(what + ": SHA-256 mismatch (got " + sha256 + ")");
+    throw VerificationError(what + ": SHA-256 mismatch (got " + sha256 + ")");
   }
   return std::move(state.data);
 }

@@ -47,6 +47,16 @@ class SyncError : public Error {
   using Error::Error;
 };
 
+// The bytes arrived but are not the artifact: a size, MD5 (SyncState::verify)
+// or SHA-256 that does not match the manifest. Unlike a holder that could
+// not be reached, this says something about where the bytes come from: the
+// node reports its copy Failed and the controller keeps it out of placement
+// for that content.
+class VerificationError : public SyncError {
+ public:
+  using SyncError::SyncError;
+};
+
 class ArtifactServer {
  public:
   // The file holding the artifact with this SHA-256, if this host has it.
@@ -75,7 +85,8 @@ struct FetchOptions {
 };
 
 // Fetches the artifact and returns its bytes once both MD5 (SyncState::verify)
-// and SHA-256 match the manifest. Throws SyncError otherwise. Content is
+// and SHA-256 match the manifest. Throws VerificationError when they do not,
+// SyncError when no holder answers. Content is
 // addressed by SHA-256: a node that already holds it (its PluginStore) does
 // not call this, so identical content is never sent twice.
 std::string fetch_artifact(nats::NatsClient& client, const Subjects& subjects,

@@ -275,14 +275,16 @@ void Controller::register_from(const Inventory& inventory) {
 void Controller::replace_failed_copies(const Inventory& inventory) {
   // A least-loaded function whose plugin failed verification on its node
   // moves: the node now refuses it (RemoteNode::refusal), so placing it
-  // again picks another one. Copies of deploy_to_all functions stay, out of
-  // routing, until the content changes.
+  // again picks another one (if there is one). Copies of deploy_to_all
+  // functions stay, out of routing, while the node tries again.
   for (const InventoryEntry& entry : inventory.functions) {
     if (entry.state != CopyState::Failed) continue;
     const std::vector<std::string> running = cluster_.nodes_running(entry.function_id);
     if (std::find(running.begin(), running.end(), inventory.node.id) == running.end()) continue;
     if (cluster_.placement(entry.function_id) != Placement::LeastLoaded) continue;
     if (const std::optional<EdgeFunction> function = cluster_.function(entry.function_id)) {
+      // With nowhere else to go it stays: the node tries again on its own.
+      if (cluster_.plan(*function, Placement::LeastLoaded).nodes.empty()) continue;
       const std::optional<std::string> moved = cluster_.deploy_least_loaded(*function);
       logger_.write(log::Level::Error, "plugin sync failed on a node; function placed elsewhere",
                     {{"node", inventory.node.id},

@@ -4,6 +4,7 @@
 
 #include <edge/errors.hpp>
 
+#include <algorithm>
 #include <exception>
 
 namespace edge::fleet {
@@ -53,6 +54,7 @@ void DesiredStateReconciler::enqueue(std::string_view node_id, const nats::KvCha
   {
     const std::lock_guard lock(mutex_);
     if (stopping_) return;
+    retries_.erase(key);  // a new value replaces whatever was being retried
     const auto [position, added] =
         pending_.insert_or_assign(key, Change{std::string(change.value), change.deleted});
     if (added) order_.push_back(position->first);
@@ -82,8 +84,24 @@ std::vector<CopyStatus> DesiredStateReconciler::copies_of(std::string_view node_
 void DesiredStateReconciler::run() {
   std::unique_lock lock(mutex_);
   while (true) {
-    changed_.wait(lock, [&] { return stopping_ || !order_.empty(); });
+    const auto work = [&] { return stopping_ || !order_.empty(); };
+    auto due = std::chrono::steady_clock::time_point::max();
+    for (const auto& [key, retry] : retries_) due = std::min(due, retry.due);
+    if (due == std::chrono::steady_clock::time_point::max()) {
+      changed_.wait(lock, work);
+    } else {
+      changed_.wait_until(lock, due, work);
+    }
     if (stopping_) return;
+    // Retries that are due go behind the changes already queued.
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& [key, retry] : retries_) {
+      if (retry.due > now || pending_.count(key) != 0) continue;
+      pending_.emplace(key, Change{retry.value, false});
+      order_.push_back(key);
+      retry.due = std::chrono::steady_clock::time_point::max();  // until it fails again
+    }
+    if (order_.empty()) continue;
     CopyKey key = std::move(order_.front());
     order_.pop_front();
     const auto position = pending_.find(key);
@@ -150,9 +168,27 @@ void DesiredStateReconciler::apply_put(const CopyKey& key, const std::string& va
     function.plugin = *file;
     function.plugin_sha256 = sha256;
     cluster_.assign(function, node_id);
+  } catch (const VerificationError& error) {
+    fail(key, sha256, error.what());
+    retry_later(key, value);
+    return;
+  } catch (const SyncError& error) {
+    // Nobody answered: not this content's fault. Still syncing, later.
+    const std::chrono::seconds delay = retry_later(key, value);
+    const std::string message =
+        std::string(error.what()) + "; trying again in " + std::to_string(delay.count()) + " s";
+    set(key, {function_id, sha256, CopyState::Syncing, message, definition});
+    write_log(
+        log_, "warn", "plugin fetch failed",
+        {{"node", node_id}, {"function", function_id}, {"sha256", sha256}, {"error", message}});
+    return;
   } catch (const std::exception& error) {
     fail(key, sha256, error.what());
     return;
+  }
+  {
+    const std::lock_guard lock(mutex_);
+    retries_.erase(key);
   }
   set(key, {function_id, sha256, CopyState::Ready, {}, definition});
   write_log(log_, "info", "function assigned by the desired state",
@@ -163,6 +199,7 @@ void DesiredStateReconciler::apply_delete(const CopyKey& key) {
   {
     const std::lock_guard lock(mutex_);
     copies_.erase(key);
+    retries_.erase(key);
   }
   const bool was_running = cluster_.unassign(key.second, key.first);
   write_log(log_, "info", "function unassigned by the desired state",
@@ -185,6 +222,19 @@ void DesiredStateReconciler::fail(const CopyKey& key, std::string sha256,
       log_, "error", "desired copy failed",
       {{"node", key.first}, {"function", key.second}, {"sha256", sha256}, {"error", message}});
   set(key, {key.second, std::move(sha256), CopyState::Failed, message, {}});
+}
+
+std::chrono::seconds DesiredStateReconciler::retry_later(const CopyKey& key,
+                                                         const std::string& value) {
+  constexpr std::chrono::seconds kFirst{2};
+  constexpr std::chrono::seconds kLongest{60};
+  const std::lock_guard lock(mutex_);
+  Retry& retry = retries_[key];
+  if (retry.value != value) retry = {value, 0, {}};
+  const int doublings = std::min(retry.attempts++, 5);
+  const std::chrono::seconds delay = std::min(kFirst * (1 << doublings), kLongest);
+  retry.due = std::chrono::steady_clock::now() + delay;
+  return delay;
 }
 
 void DesiredStateReconciler::set(const CopyKey& key, CopyStatus status) {

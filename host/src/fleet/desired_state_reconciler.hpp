@@ -7,9 +7,13 @@
 // there (written only after verification) the copy turns Syncing and the
 // artifact is fetched, verified and written; then the function is assigned
 // to the node with that file as its plugin, and the copy is Ready. Any
-// failure (a SyncError, a DeploymentError from assign, a value that is not a
-// DesiredCopy) makes the copy Failed with the message, takes the function
-// off the node, and is logged at error level. A put that changes neither the
+// failure (bytes that fail verification, a DeploymentError from assign, a
+// value that is not a DesiredCopy) makes the copy Failed with the message,
+// takes the function off the node, and is logged at error level. A fetch
+// that found no holder answering (the controller is not up yet, the network
+// is cut) leaves the copy Syncing with the reason. Both fetch failures are
+// tried again on their own, after 2 s, then twice as long each time up to
+// a minute, until the key changes. A put that changes neither the
 // content nor the definition of a Ready copy does nothing. A delete
 // unassigns the function and forgets the copy.
 //
@@ -30,6 +34,7 @@
 
 #include <edge/cluster.hpp>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -96,6 +101,13 @@ class DesiredStateReconciler {
   void apply_put(const CopyKey& key, const std::string& value);
   void apply_delete(const CopyKey& key);
   void fail(const CopyKey& key, std::string sha256, const std::string& message);
+  // Applies `value` again later (a fetch that failed); returns the delay.
+  std::chrono::seconds retry_later(const CopyKey& key, const std::string& value);
+  struct Retry {
+    std::string value;
+    int attempts = 0;
+    std::chrono::steady_clock::time_point due;
+  };
   void set(const CopyKey& key, CopyStatus status);
 
   nats::NatsClient& client_;
@@ -112,6 +124,7 @@ class DesiredStateReconciler {
   std::deque<CopyKey> order_;             // guarded by mutex_: keys of pending_, oldest first
   bool stopping_ = false;                 // guarded by mutex_
   std::map<CopyKey, CopyStatus> copies_;  // guarded by mutex_
+  std::map<CopyKey, Retry> retries_;      // guarded by mutex_: fetches to try again
   std::thread thread_;
 };
 

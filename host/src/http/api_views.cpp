@@ -116,6 +116,8 @@ nlohmann::json node_view(EdgeCluster& cluster, std::string_view node_id, bool de
   // Only a node in this process has a runtime to summarise.
   concurrency::EpochGuard guard;
   EdgeRuntime* runtime = cluster.runtime(node_id);
+  // "remote": a node of another host, seen through the cluster over NATS.
+  view["host"] = runtime != nullptr ? "local" : "remote";
   // The cluster reads a coarse clock, which may trail this one by a tick.
   view["seconds_since_heartbeat"] = std::max(
       0.0, std::chrono::duration<double>(std::chrono::steady_clock::now() - node->last_heartbeat)
