@@ -110,7 +110,9 @@ void Controller::on_heartbeat(const nats::Message& message) {
     node.sequence = heartbeat.sequence;
     ++counters_.heartbeats;
     registered = node.state != nullptr;
-    if ((!registered || node.digest != heartbeat.inventory_digest) && !node.queued) {
+    const bool changed = !registered || node.digest != heartbeat.inventory_digest;
+    const bool due = std::chrono::steady_clock::now() - node.read_at >= options_.inventory_refresh;
+    if ((changed || due) && !node.queued) {
       node.queued = true;
       inventory_queue_.push_back(heartbeat.node_id);
       wake = true;
@@ -269,6 +271,7 @@ void Controller::register_from(const Inventory& inventory) {
   KnownNode& node = nodes_[node_id];
   node.state = std::move(state);
   node.digest = inventory.digest();
+  node.read_at = std::chrono::steady_clock::now();
   if (!known) ++counters_.registrations;
 }
 

@@ -52,6 +52,10 @@ struct ControllerOptions {
   // grace period.
   std::vector<FunctionSpec> functions;
   std::chrono::milliseconds inventory_timeout{2000};
+  // A node's inventory is read again when its heartbeat's digest changes
+  // (what runs there, and how its copies are doing), and at least this often
+  // for its counters (the API's invocations, errors, warm copies).
+  std::chrono::milliseconds inventory_refresh{5000};
 };
 
 class Controller {
@@ -85,9 +89,10 @@ class Controller {
   struct KnownNode {
     std::string boot_id;
     std::uint64_t sequence = 0;
-    std::string digest;                      // of the last inventory read
-    bool queued = false;                     // an inventory read is queued
-    std::shared_ptr<RemoteNodeState> state;  // set once registered
+    std::string digest;                             // of the last inventory read
+    std::chrono::steady_clock::time_point read_at;  // of the last inventory read
+    bool queued = false;                            // an inventory read is queued
+    std::shared_ptr<RemoteNodeState> state;         // set once registered
   };
   // What the desired state held at start, per function.
   struct DesiredFunction {

@@ -197,7 +197,12 @@ EdgeRuntime::CallResult decode_call_reply(std::string_view payload, std::string_
   const CallOutcome outcome = outcome_of(payload[0], node_id);
   const std::string_view body = payload.substr(1);
   const std::string prefix = "node '" + std::string(node_id) + "': ";
-  const std::string message = prefix + std::string(body);
+  // Messages that already name the node (the runtime's "... on node 'x'")
+  // are not prefixed twice.
+  const std::string message =
+      body.find("node '" + std::string(node_id) + "'") != std::string_view::npos
+          ? std::string(body)
+          : prefix + std::string(body);
   switch (outcome) {
     case CallOutcome::Ok:
       return decode_ok(body, node_id);
