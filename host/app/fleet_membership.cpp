@@ -128,7 +128,7 @@ void FleetMembership::join() {
       agent_options.artifact_dir = artifacts.path;
       if (artifacts.temporary) role->temporary_artifacts = artifacts.path;
       agent_options.log = [this](std::string_view level, std::string_view message,
-                                 fleet::LogFields fields) {
+                                 const fleet::LogFields& fields) {
         std::vector<log::Field> forwarded;
         forwarded.reserve(fields.size());
         for (const auto& [key, value] : fields) forwarded.emplace_back(key, value);

@@ -81,7 +81,7 @@ struct TopologyOptions {
   bool allow_writable_plugins = false;
   // Replace cluster.nats and set cluster.controller (edge-host --nats URL,
   // --controller).
-  std::optional<std::string> nats_url;
+  std::optional<std::string> nats_url = std::nullopt;
   bool controller = false;
 };
 

@@ -36,10 +36,14 @@ ArtifactManifest ArtifactCatalog::manifest_of_file(const std::filesystem::path& 
     }
   }
   // Hashing a few megabytes takes milliseconds: done outside the lock.
-  const ArtifactManifest manifest = manifest_of(SyncState::from_data(read_file(plugin), version));
+  ArtifactManifest manifest = manifest_of(SyncState::from_data(read_file(plugin), version));
   std::lock_guard lock(mutex_);
   FileEntry& entry = files_[plugin];
-  if (entry.manifest.sha256 == manifest.sha256) return entry.manifest;  // touched, same bytes
+  if (entry.manifest.sha256 == manifest.sha256) {  // touched, same bytes: same version
+    entry.size = size;
+    entry.modified = modified;
+    return entry.manifest;
+  }
   entry = {size, modified, manifest};
   manifests_[manifest.sha256] = manifest;
   holders_[manifest.sha256] = plugin;

@@ -85,21 +85,9 @@ EdgeRuntime::CallResult decode_ok(std::string_view body, std::string_view node_i
   throw CircuitOpenError(prefix + std::string(body.substr(space + 1)), retry_after);
 }
 
-std::string_view placement_name(Placement placement) noexcept {
-  switch (placement) {
-    case Placement::All:
-      return "all";
-    case Placement::LeastLoaded:
-      return "least_loaded";
-    case Placement::Pinned:
-      return "pinned";
-  }
-  return "all";
-}
-
 std::optional<Placement> parse_placement(std::string_view text) noexcept {
   for (const Placement placement : {Placement::All, Placement::LeastLoaded, Placement::Pinned}) {
-    if (text == placement_name(placement)) return placement;
+    if (text == to_string(placement)) return placement;
   }
   return std::nullopt;
 }
@@ -323,7 +311,7 @@ Inventory decode_inventory(std::string_view payload) {
 std::string encode(const DesiredCopy& copy) {
   return json{{"v", DesiredCopy::kVersion},
               {"function", function_to_json(copy.function)},
-              {"placement", placement_name(copy.placement)},
+              {"placement", to_string(copy.placement)},
               {"artifact",
                {{"sha256", copy.artifact.sha256},
                 {"md5", copy.artifact.md5},
