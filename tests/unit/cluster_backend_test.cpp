@@ -174,9 +174,14 @@ TEST_CASE("routing skips a remote node that does not serve the function yet") {
   remote.not_serving.clear();
   CHECK(cluster.invoke_routed("f", "x").node_id == "remote");  // the less loaded one again
 
+  CHECK(cluster.can_serve("f"));
   cluster.drain_node("local");
   remote.not_serving.insert("f");
+  CHECK_FALSE(cluster.can_serve("f"));  // what the HTTP API answers 422 for
   CHECK_THROWS_AS(cluster.invoke("f", "x"), EdgeExecutionError);
+  remote.not_serving.clear();
+  CHECK(cluster.can_serve("f"));
+  CHECK_FALSE(cluster.can_serve("unknown"));
 }
 
 TEST_CASE("a Syncing node serves when no other node can, after any node in service") {

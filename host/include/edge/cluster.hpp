@@ -210,6 +210,10 @@ class EdgeCluster {
     std::string node_id;
     EdgeRuntime::CallResult result;
   };
+  // Whether a call of the function would find a node now (by the routing
+  // rule invoke uses: in service and, for a remote node, holding a verified
+  // copy). False for an unknown function.
+  bool can_serve(std::string_view function_id) const;
   // A call that the chosen node did not answer (NodeUnavailableError) is
   // tried once more on another node only when the function is idempotent.
   RoutedCall invoke_routed(std::string_view function_id, std::string_view input = {});

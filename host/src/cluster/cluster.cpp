@@ -1005,6 +1005,12 @@ EdgeCluster::RoutedCall retry_elsewhere(const Route& route, std::string_view fun
 
 }  // namespace
 
+bool EdgeCluster::can_serve(std::string_view function_id) const {
+  EpochGuard guard;  // the route and its nodes stay alive while we look
+  const Route* route = state_->routes.find(function_id);
+  return route != nullptr && choose_for_call(*route, function_id, nullptr) != nullptr;
+}
+
 EdgeCluster::RoutedCall EdgeCluster::invoke_routed(std::string_view function_id,
                                                    std::string_view input) {
   // A route can change between reading it and calling the node (a drain or a

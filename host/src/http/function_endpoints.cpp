@@ -201,21 +201,6 @@ HttpResponse warm_function(const ApiContext& api, const RouteMatch& match) {
   return json_response(200, {{"warmed", warmed}});
 }
 
-// Whether some node running the function is in service (as the cluster's
-// routing sees it): a call that failed while none is failed for want of a
-// node (422), not in the function (502).
-bool servable(const EdgeCluster& cluster, std::string_view function_id) {
-  for (const std::string& node_id : cluster.nodes_running(function_id)) {
-    const std::optional<EdgeNode> node = cluster.node(node_id);
-    if (node &&
-        (node->status == EdgeNodeStatus::Online || node->status == EdgeNodeStatus::Degraded ||
-         node->status == EdgeNodeStatus::Syncing)) {
-      return true;
-    }
-  }
-  return false;
-}
-
 EdgeCluster::RoutedCall call_on_node(const ApiContext& api, const std::string& function_id,
                                      const std::string& node_id, std::string_view input) {
   if (!topology_internal::is_valid_id(node_id)) {
@@ -251,7 +236,9 @@ HttpResponse invoke_function(const ApiContext& api, const HttpRequest& request,
   } catch (const CircuitOpenError&) {
     throw;
   } catch (const EdgeExecutionError& error) {
-    if (!servable(api.cluster, id)) throw ApiError(422, error_code::kUnschedulable, error.what());
+    // A call that failed while no node can serve it failed for want of a
+    // node (422), not in the function (502).
+    if (!api.cluster.can_serve(id)) throw ApiError(422, error_code::kUnschedulable, error.what());
     throw ApiError(502, error_code::kPluginError, error.what());
   }
 
