@@ -1,6 +1,8 @@
 // Many simulated nodes in one process, speaking the cluster protocol to a
 // real controller through a real nats-server: heartbeats (with a fixed
-// inventory digest), answers to inventory requests, and echo calls. For the
+// inventory digest), answers to inventory requests, and echo calls. Their
+// inventories list no copies, so a controller places functions on them but
+// routes no call there by itself (POST ...?node=ID reaches the echo). For the
 // load tool (edge-fleet-load) and the benchmarks: a thousand edge devices
 // are not at hand, their traffic is.
 //
