@@ -42,9 +42,9 @@ ArtifactDir artifact_dir() {
 
 // The role goes first, then the connection.
 struct FleetMembership::Role {
-  Role(std::unique_ptr<nats::NatsClient> connection, const std::string& cluster)
+  Role(std::shared_ptr<nats::NatsClient> connection, const std::string& cluster)
       : client(std::move(connection)), subjects(cluster) {}
-  std::unique_ptr<nats::NatsClient> client;
+  std::shared_ptr<nats::NatsClient> client;
   fleet::Subjects subjects;
   std::unique_ptr<fleet::Controller> controller;
   std::unique_ptr<fleet::NodeAgent> agent;
@@ -92,63 +92,79 @@ void FleetMembership::join() {
     logger_.write(log::Level::Info, "reconnected to NATS", {{"nats", topology_.nats_url}});
   };
   std::mt19937 random(std::random_device{}());
-  std::unique_ptr<nats::NatsClient> client;
-  for (int attempt = 1;; ++attempt) {
-    try {
-      client = std::make_unique<nats::NatsClient>(options);
-      break;
-    } catch (const nats::NatsError& error) {
-      if (attempt == 1 || (attempt & (attempt - 1)) == 0) {
-        logger_.write(log::Level::Warn, "cannot reach NATS; serving local nodes, retrying",
-                      {{"error", error.what()}, {"attempt", attempt}});
-      }
-    }
-    // Jittered, so that a fleet booting together does not retry in step.
+  // Jittered, so that a fleet booting together does not retry in step;
+  // false once stopping.
+  const auto wait_before_retry = [&] {
     const auto wait = options.reconnect_wait +
                       std::chrono::milliseconds(std::uniform_int_distribution<int>(
                           0, static_cast<int>(options.reconnect_jitter.count()))(random));
     std::unique_lock lock(mutex_);
-    if (stop_.wait_for(lock, wait, [&] { return stopping_; })) return;
-  }
-
-  auto role = std::make_unique<Role>(std::move(client), topology_.cluster_name);
-  try {
-    if (topology_.controller) {
-      fleet::ControllerOptions controller_options;
-      controller_options.heartbeat_timeout_seconds = topology_.heartbeat_timeout_seconds;
-      controller_options.functions = topology_.functions;
-      role->controller = std::make_unique<fleet::Controller>(*role->client, role->subjects,
-                                                             cluster_, logger_, controller_options);
-      role->controller->start();
-    } else {
-      fleet::NodeAgentOptions agent_options;
-      for (const EdgeNode& node : topology_.nodes) agent_options.node_ids.push_back(node.id);
-      agent_options.heartbeat_interval = heartbeat_interval(topology_);
-      const ArtifactDir artifacts = artifact_dir();
-      agent_options.artifact_dir = artifacts.path;
-      if (artifacts.temporary) role->temporary_artifacts = artifacts.path;
-      agent_options.log = [this](std::string_view level, std::string_view message,
-                                 const fleet::LogFields& fields) {
-        std::vector<log::Field> forwarded;
-        forwarded.reserve(fields.size());
-        for (const auto& [key, value] : fields) forwarded.emplace_back(key, value);
-        logger_.write(log::parse_level(level).value_or(log::Level::Info), message, forwarded);
-      };
-      role->agent = std::make_unique<fleet::NodeAgent>(*role->client, role->subjects, cluster_,
-                                                       agent_options);
-      role->agent->start();
+    return !stop_.wait_for(lock, wait, [&] { return stopping_; });
+  };
+  std::shared_ptr<nats::NatsClient> client;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      if (!client) client = std::make_shared<nats::NatsClient>(options);
+    } catch (const nats::NatsError& error) {
+      if ((attempt & (attempt - 1)) == 0) {
+        logger_.write(log::Level::Warn, "cannot reach NATS; serving local nodes, retrying",
+                      {{"error", error.what()}, {"attempt", attempt}});
+      }
+      if (!wait_before_retry()) return;
+      continue;
     }
-  } catch (const std::exception& error) {
-    logger_.write(log::Level::Error, "cannot join the cluster over NATS",
-                  {{"nats", topology_.nats_url}, {"error", error.what()}});
-    return;
+    try {
+      std::unique_ptr<Role> role = start_role(client);
+      logger_.write(log::Level::Info, "joined the cluster over NATS",
+                    {{"cluster", topology_.cluster_name},
+                     {"role", topology_.controller ? "controller" : "node"},
+                     {"nats", topology_.nats_url}});
+      std::lock_guard lock(mutex_);
+      role_ = std::move(role);
+      return;
+    } catch (const std::exception& error) {
+      // JetStream not enabled on the server, a bucket that timed out: the
+      // connection stays and the role is tried again.
+      if ((attempt & (attempt - 1)) == 0) {
+        logger_.write(log::Level::Error, "cannot join the cluster over NATS; retrying",
+                      {{"nats", topology_.nats_url},
+                       {"error", std::string_view(error.what())},
+                       {"attempt", attempt}});
+      }
+    }
+    if (!wait_before_retry()) return;
   }
-  logger_.write(log::Level::Info, "joined the cluster over NATS",
-                {{"cluster", topology_.cluster_name},
-                 {"role", topology_.controller ? "controller" : "node"},
-                 {"nats", topology_.nats_url}});
-  std::lock_guard lock(mutex_);
-  role_ = std::move(role);
+}
+
+std::unique_ptr<FleetMembership::Role> FleetMembership::start_role(
+    std::shared_ptr<nats::NatsClient> client) {
+  auto role = std::make_unique<Role>(std::move(client), topology_.cluster_name);
+  if (topology_.controller) {
+    fleet::ControllerOptions controller_options;
+    controller_options.heartbeat_timeout_seconds = topology_.heartbeat_timeout_seconds;
+    controller_options.functions = topology_.functions;
+    role->controller = std::make_unique<fleet::Controller>(*role->client, role->subjects, cluster_,
+                                                           logger_, controller_options);
+    role->controller->start();
+  } else {
+    fleet::NodeAgentOptions agent_options;
+    for (const EdgeNode& node : topology_.nodes) agent_options.node_ids.push_back(node.id);
+    agent_options.heartbeat_interval = heartbeat_interval(topology_);
+    const ArtifactDir artifacts = artifact_dir();
+    agent_options.artifact_dir = artifacts.path;
+    if (artifacts.temporary) role->temporary_artifacts = artifacts.path;
+    agent_options.log = [this](std::string_view level, std::string_view message,
+                               const fleet::LogFields& fields) {
+      std::vector<log::Field> forwarded;
+      forwarded.reserve(fields.size());
+      for (const auto& [key, value] : fields) forwarded.emplace_back(key, value);
+      logger_.write(log::parse_level(level).value_or(log::Level::Info), message, forwarded);
+    };
+    role->agent =
+        std::make_unique<fleet::NodeAgent>(*role->client, role->subjects, cluster_, agent_options);
+    role->agent->start();
+  }
+  return role;
 }
 
 }  // namespace edge::app

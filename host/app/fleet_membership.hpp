@@ -4,7 +4,9 @@
 //
 // The connection is made in the background and retried until it succeeds:
 // a host whose NATS server is unreachable at boot serves its own nodes
-// (offline autonomy) and joins the cluster once the server answers.
+// (offline autonomy) and joins the cluster once the server answers. So is
+// the role (a server without JetStream is logged as an error and tried
+// again, every 2-2.5 s, the log line on attempts 1, 2, 4, 8, ...).
 //
 // Lifetime: the cluster and logger must outlive it; destroy it before the
 // cluster, after the HTTP server has stopped.
@@ -14,6 +16,8 @@
 
 #include <edge/cluster.hpp>
 #include <edge/topology.hpp>
+
+#include "nats/nats_client.hpp"
 
 #include <condition_variable>
 #include <memory>
@@ -33,9 +37,11 @@ class FleetMembership {
   std::string describe() const;
 
  private:
-  void join();  // the background thread: connect, then start the role
-
   struct Role;  // the NATS client, subjects and the controller or node agent
+
+  void join();  // the background thread: connect, then start the role, retrying both
+  // Throws what the controller's or node agent's start throws.
+  std::unique_ptr<Role> start_role(std::shared_ptr<nats::NatsClient> client);
   const Topology topology_;
   EdgeCluster& cluster_;
   const log::Logger& logger_;

@@ -225,4 +225,20 @@ TEST_CASE("cluster over NATS: a restarted controller rebuilds its view without f
   CHECK(fleet.copies_of("reverse") == 3);
 }
 
+TEST_CASE("cluster over NATS: a host whose server is down at boot serves alone, then joins") {
+  NatsServerProcess server;
+  server.stop();  // the port stays this server's: restart() comes back on it
+  HostProcess node(node_topology(server, "n1", 10) +
+                   "functions:\n  - {id: local-echo, plugin: echo}\n");
+  // Its own topology's function serves at once, without any cluster.
+  CHECK(invoke(node.port(), "local-echo", "alone").body == "alone");
+
+  server.restart();
+  HostProcess controller(controller_topology(server));
+  REQUIRE(eventually([&] { return status_of(controller.port(), "n1") == "online"; }));
+  REQUIRE(eventually([&] { return invoke(controller.port(), "echo", "joined").status == 200; }));
+  CHECK(node_of(invoke(controller.port(), "echo", "x")) == "n1");
+  CHECK(invoke(node.port(), "local-echo", "still").body == "still");
+}
+
 }  // namespace edge::test

@@ -79,8 +79,12 @@ KeyValueBucket::KeyValueBucket(NatsClient& client, const KvBucketOptions& option
   config.Replicas = options.replicas;
   // Creating is idempotent on the server: an existing bucket with this same
   // configuration is bound to, one with another configuration is refused.
-  check_status(js_CreateKeyValue(&impl_->store, impl_->jetstream, &config),
-               "cannot open or create " + where);
+  const natsStatus created = js_CreateKeyValue(&impl_->store, impl_->jetstream, &config);
+  // Nobody answers JetStream's API when the server runs without it.
+  check_status(created, "cannot open or create " + where +
+                            (created == NATS_NO_RESPONDERS
+                                 ? " (is JetStream enabled? start nats-server with --jetstream)"
+                                 : ""));
 }
 
 KeyValueBucket::~KeyValueBucket() = default;
