@@ -150,6 +150,8 @@ TEST_CASE("cluster over NATS: remote nodes join, functions are shipped, verified
   CHECK(fleet.copies_of("reverse") == 3);
   CHECK(invoke(fleet.port("n2"), "reverse", "xyz").body == "zyx");
 
+  CHECK(get_json(fleet.port(), "/v1/nodes/n2")["host"] == "remote");
+  CHECK(get_json(fleet.port("n2"), "/v1/nodes/n2")["host"] == "local");
   const nlohmann::json health = get_json(fleet.port(), "/v1/health");
   CHECK(health["total_nodes"] == 3);
   CHECK(health["online"] == 3);

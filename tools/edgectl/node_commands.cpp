@@ -14,6 +14,7 @@ int run_nodes(const Context& context) {
     return kExitOk;
   }
   Table table({{"NODE"},
+               {"HOST"},
                {"STATUS"},
                {"HEALTHY"},
                {"CPU %", Table::Align::Right},
@@ -28,8 +29,10 @@ int run_nodes(const Context& context) {
         node.contains("seconds_since_heartbeat") && node["seconds_since_heartbeat"].is_number()
             ? format_age(node["seconds_since_heartbeat"].get<double>()) + " ago"
             : "-";
-    table.add_row({cell(node, "id"), cell(node, "status"), cell(node, "is_healthy"),
-                   cell(resources, "cpu_percent"), cell(resources, "memory_percent"),
+    // "local" (this edge-host) or "remote" (another host of the cluster over NATS).
+    table.add_row({cell(node, "id"), cell(node, "host"), cell(node, "status"),
+                   cell(node, "is_healthy"), cell(resources, "cpu_percent"),
+                   cell(resources, "memory_percent"),
                    std::to_string(functions.size()) + "/" + cell(node, "max_functions"), heartbeat,
                    cell(node, "capabilities")});
   }
