@@ -150,7 +150,7 @@ TEST_CASE("edgectl nodes: a table, or the server's JSON") {
   CHECK(table.output.starts_with("NODE "));
   CHECK(contains(row(table.output, "gw-1"), "gpio"));
   CHECK(contains(row(table.output, "gw-1"), " local "));  // not a node of another host
-  CHECK(contains(row(table.output, "gw-2"), " 1/10 "));  // echo only, of max_functions 10
+  CHECK(contains(row(table.output, "gw-2"), " 1/10 "));   // echo only, of max_functions 10
 
   const Run json = host.edgectl({"nodes", "--json"});
   require_ok(json);
