@@ -422,3 +422,48 @@ TEST_CASE("node agent: a fetch nobody answers stays syncing and is tried again o
   CHECK(edge::fleet::decode_call_reply(fleet.call("gw.a", "echo", "back"), "gw.a").output ==
         "back");
 }
+
+TEST_CASE("node agent: while a new version is fetched, the version running serves") {
+  Fleet fleet;
+  edge::nats::NatsClient holder_client(edge::test::client_options(fleet.server, "holder"));
+  CountingHolder holder(holder_client, fleet.subjects, fleet.plugin_bytes);
+  NodeAgent agent(fleet.host, fleet.subjects, fleet.cluster, fleet.options());
+  agent.start();
+  fleet.put("gw.a", fleet.copy_of("echo"));
+  REQUIRE(fleet.settled(agent, "gw.a", "echo"));
+  const auto call = [&](const std::string& input) {
+    return edge::fleet::decode_call_reply(fleet.call("gw.a", "echo", input), "gw.a").output;
+  };
+  CHECK(call("abc") == "abc");
+
+  // Version 2 is the reverse plugin, served slowly by the only host holding it.
+  const std::string reverse = file_bytes(edge::test::plugin("reverse"));
+  DesiredCopy next = fleet.copy_of("echo");
+  next.artifact = edge::fleet::manifest_of(edge::SyncState::from_data(reverse, 2));
+  next.function.plugin_sha256 = next.artifact.sha256;
+  const edge::nats::Subscription slow = holder_client.queue_subscribe(
+      fleet.subjects.artifact_chunks_of(next.artifact.sha256), "holders",
+      [&](const edge::nats::Message& message) {
+        std::istringstream words{std::string(message.payload)};
+        std::string sha256;
+        std::uint64_t offset = 0;
+        std::uint64_t length = 0;
+        words >> sha256 >> offset >> length;
+        std::this_thread::sleep_for(20ms);
+        holder_client.respond(message.reply_subject, "K" + reverse.substr(offset, length));
+      });
+  holder_client.flush(edge::test::kEventDeadline);
+  fleet.put("gw.a", next);
+  REQUIRE(eventually([&] {
+    const auto functions = agent.inventory("gw.a").functions;
+    return !functions.empty() && functions[0].state == CopyState::Syncing;
+  }));
+  const auto syncing = agent.inventory("gw.a").functions.at(0);
+  CHECK(syncing.stats.plugin_sha256 == fleet.manifest.sha256);  // version 1 is loaded
+  CHECK(call("abc") == "abc");                                  // and serves meanwhile
+  REQUIRE(eventually([&] {
+    const auto functions = agent.inventory("gw.a").functions;
+    return !functions.empty() && functions[0].state == CopyState::Ready;
+  }));
+  CHECK(call("abc") == "cba");  // version 2
+}

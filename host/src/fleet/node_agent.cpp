@@ -197,15 +197,22 @@ void NodeAgent::State::run_heartbeats() {
 std::string NodeAgent::State::answer_call(const std::string& node_id, std::string_view payload) {
   try {
     const CallRequest request = decode_call(payload);
-    if (const std::optional<CopyStatus> copy = reconciler.copy(node_id, request.function_id);
-        copy && copy->state != CopyState::Ready) {
+    const std::optional<CopyStatus> copy = reconciler.copy(node_id, request.function_id);
+    const auto not_ready = [&] {
       const std::string why = copy->state == CopyState::Syncing ? "is still fetching its plugin"
                                                                 : "failed to sync: " + copy->error;
       return encode_call_failure(CallOutcome::NotReady,
                                  "function '" + std::string(request.function_id) + "' " + why);
+    };
+    if (copy && copy->state == CopyState::Failed) return not_ready();
+    try {
+      // While a new version is fetched, the version already running serves.
+      return encode_call_result(
+          cluster.invoke_on(node_id, request.function_id, request.input).result);
+    } catch (const std::invalid_argument&) {
+      if (copy && copy->state == CopyState::Syncing) return not_ready();  // no version yet
+      throw;
     }
-    return encode_call_result(
-        cluster.invoke_on(node_id, request.function_id, request.input).result);
   } catch (...) {
     return encode_call_exception(std::current_exception());
   }

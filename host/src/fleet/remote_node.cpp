@@ -166,7 +166,10 @@ std::optional<std::string> RemoteNode::refusal(std::string_view function_id) con
 
 bool RemoteNode::serves(std::string_view function_id) const {
   const std::optional<InventoryEntry> entry = state_->entry(function_id);
-  if (!entry || entry->state != CopyState::Ready) return false;
+  if (!entry) return false;
+  // While the node fetches a new version, the one it has loaded serves.
+  if (entry->state == CopyState::Syncing) return !entry->stats.plugin_sha256.empty();
+  if (entry->state != CopyState::Ready) return false;
   const std::optional<Copy> placed = copy(function_id);
   return placed && (placed->sha256.empty() || placed->sha256 == entry->sha256);
 }
