@@ -10,20 +10,6 @@
 #include <utility>
 
 namespace edge::fleet {
-namespace {
-
-// A key of the desired-state bucket: "<node token>.<function token>".
-std::optional<std::pair<std::string, std::string>> split_key(std::string_view key) {
-  const std::size_t dot = key.find('.');
-  if (dot == std::string_view::npos) return std::nullopt;
-  std::optional<std::string> node = id_of_token(key.substr(0, dot));
-  std::optional<std::string> function = id_of_token(key.substr(dot + 1));
-  if (!node || !function) return std::nullopt;
-  return std::pair{std::move(*node), std::move(*function)};
-}
-
-}  // namespace
-
 Controller::Controller(nats::NatsClient& client, const Subjects& subjects, EdgeCluster& cluster,
                        const log::Logger& logger, ControllerOptions options)
     : client_(client),
@@ -51,7 +37,7 @@ void Controller::start() {
     const std::optional<nats::KvEntry> entry = bucket_->get(key);
     if (!entry) continue;
     writer_->seed(key, entry->value, entry->revision);
-    const auto names = split_key(key);
+    const auto names = subjects_.node_and_function_of(key);
     try {
       if (!names) throw ProtocolError("the key is not \"<node>.<function>\"");
       DesiredCopy copy = decode_desired(entry->value);

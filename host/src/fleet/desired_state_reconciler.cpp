@@ -42,15 +42,14 @@ void DesiredStateReconciler::stop() noexcept {
 }
 
 void DesiredStateReconciler::enqueue(std::string_view node_id, const nats::KvChange& change) {
-  const std::string prefix = id_token(node_id) + ".";
-  std::optional<std::string> function_id;
-  if (change.key.starts_with(prefix)) function_id = id_of_token(change.key.substr(prefix.size()));
-  if (!function_id) {
+  std::optional<std::pair<std::string, std::string>> names =
+      subjects_.node_and_function_of(change.key);
+  if (!names || names->first != node_id) {
     write_log(log_, "error", "desired-state key names no function of this node; ignored",
               {{"node", std::string(node_id)}, {"key", std::string(change.key)}});
     return;
   }
-  CopyKey key{std::string(node_id), std::move(*function_id)};
+  CopyKey key = std::move(*names);
   {
     const std::lock_guard lock(mutex_);
     if (stopping_) return;

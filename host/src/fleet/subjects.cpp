@@ -20,15 +20,8 @@ std::optional<std::string> id_of_token(std::string_view token) {
   return id;
 }
 
-bool is_valid_cluster_name(std::string_view name) noexcept {
-  // The id rule less '.', which neither a subject token nor a bucket name may hold.
-  constexpr std::size_t kMaxClusterName = 64;
-  return name.size() <= kMaxClusterName && topology_internal::is_valid_id(name) &&
-         name.find('.') == std::string_view::npos;
-}
-
 Subjects::Subjects(std::string cluster) : cluster_(std::move(cluster)) {
-  if (!is_valid_cluster_name(cluster_)) {
+  if (!topology_internal::is_valid_cluster_name(cluster_)) {
     throw std::invalid_argument("invalid cluster name \"" + cluster_ +
                                 "\": expected 1-64 of [A-Za-z0-9_-]");
   }
@@ -73,6 +66,16 @@ std::string Subjects::desired_key(std::string_view node_id, std::string_view fun
 
 std::string Subjects::desired_keys_of(std::string_view node_id) const {
   return id_token(node_id) + ".*";
+}
+
+std::optional<std::pair<std::string, std::string>> Subjects::node_and_function_of(
+    std::string_view key) const {
+  const std::size_t dot = key.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  std::optional<std::string> node = id_of_token(key.substr(0, dot));
+  std::optional<std::string> function = id_of_token(key.substr(dot + 1));
+  if (!node || !function) return std::nullopt;
+  return std::pair{std::move(*node), std::move(*function)};
 }
 
 }  // namespace edge::fleet

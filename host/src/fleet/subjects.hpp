@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace edge::fleet {
 
@@ -18,10 +19,6 @@ namespace edge::fleet {
 // valid id maps to).
 std::string id_token(std::string_view id);
 std::optional<std::string> id_of_token(std::string_view token);
-
-// A cluster name: 1-64 of [A-Za-z0-9_-] (it is part of a JetStream bucket's
-// name, which allows no more).
-bool is_valid_cluster_name(std::string_view name) noexcept;
 
 class Subjects {
  public:
@@ -52,6 +49,10 @@ class Subjects {
   std::string desired_bucket() const;
   std::string desired_key(std::string_view node_id, std::string_view function_id) const;
   std::string desired_keys_of(std::string_view node_id) const;
+  // The node and function ids of a desired-state key; nullopt when the key
+  // is not one (not two tokens, or a token no valid id maps to).
+  std::optional<std::pair<std::string, std::string>> node_and_function_of(
+      std::string_view key) const;
 
  private:
   std::string cluster_;

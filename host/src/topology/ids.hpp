@@ -1,5 +1,6 @@
-// The id rule shared by the topology file and the HTTP API: node and
-// function ids (and plugin names) end up in URLs and file names.
+// The id rules shared by the topology file, the HTTP API and the cluster
+// over NATS: node and function ids (and plugin names) end up in URLs and file
+// names, the cluster's name in NATS subjects.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +21,15 @@ inline bool is_valid_id(std::string_view id) noexcept {
     if (!allowed) return false;
   }
   return true;
+}
+
+inline constexpr std::size_t kMaxClusterNameLength = 64;
+
+// A cluster name: 1-64 of [A-Za-z0-9_-]. The id rule less '.', which
+// neither a NATS subject token nor a JetStream bucket name may hold.
+inline bool is_valid_cluster_name(std::string_view name) noexcept {
+  return name.size() <= kMaxClusterNameLength && is_valid_id(name) &&
+         name.find('.') == std::string_view::npos;
 }
 
 }  // namespace edge::topology_internal

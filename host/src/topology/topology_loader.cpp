@@ -471,13 +471,11 @@ void read_cluster(const Loader& loader, const MapReader& top, Topology& topology
     if (field.key == "name") {
       topology.cluster_name = topology_internal::read_string(loader.context, value, false);
       // The name is part of NATS subjects and of a JetStream bucket's name.
-      const std::string& name = topology.cluster_name;
-      if (name.size() > 64 || !topology_internal::is_valid_id(name) ||
-          name.find('.') != std::string::npos) {
+      if (!topology_internal::is_valid_cluster_name(topology.cluster_name)) {
         loader.context.fail(value.where, value.path +
                                              ": expected 1 to 64 of A-Z a-z 0-9 _ - (the name is "
                                              "part of NATS subjects), got \"" +
-                                             name + "\"");
+                                             topology.cluster_name + "\"");
       }
     } else if (field.key == "nats") {
       topology.nats_url = topology_internal::read_string(loader.context, value, false);
