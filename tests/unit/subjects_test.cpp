@@ -28,12 +28,14 @@ TEST_CASE("subjects: ids map to one token and back; bad names and tokens are ref
   CHECK(subjects.node_of_heartbeat("edge.factory-1.hb.gw=7") == "gw.7");
   CHECK_FALSE(subjects.node_of_heartbeat("edge.factory-2.hb.gw=7").has_value());
   CHECK_FALSE(subjects.node_of_heartbeat("edge.factory-1.call.gw=7").has_value());
+  CHECK_FALSE(subjects.node_of_heartbeat("edge.factory-1.hb.gw.7").has_value());  // two tokens
   CHECK(subjects.invoke("n1") == "edge.factory-1.call.n1");
   CHECK(subjects.desired_bucket() == "edge_factory-1_desired");
   CHECK(subjects.desired_key("gw.7", "fn.a") == "gw=7.fn=a");
   using Names = std::pair<std::string, std::string>;
   CHECK(subjects.node_and_function_of("gw=7.fn=a") == Names{"gw.7", "fn.a"});
   CHECK_FALSE(subjects.node_and_function_of("gw=7").has_value());    // one token
+  CHECK_FALSE(subjects.node_and_function_of("gw.a.b").has_value());  // three
   CHECK_FALSE(subjects.node_and_function_of("gw.a b").has_value());  // not an id
 
   for (const char* bad : {"", "a.b", "a b", "a*", "x>"}) {

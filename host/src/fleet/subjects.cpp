@@ -14,6 +14,8 @@ std::string id_token(std::string_view id) {
 }
 
 std::optional<std::string> id_of_token(std::string_view token) {
+  // '.' separates tokens; id_token never leaves one in a token.
+  if (token.find('.') != std::string_view::npos) return std::nullopt;
   std::string id(token);
   std::replace(id.begin(), id.end(), '=', '.');
   if (!topology_internal::is_valid_id(id)) return std::nullopt;
