@@ -17,7 +17,6 @@
 #include <functional>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -54,11 +53,8 @@ struct TamperingHolder {
                   const std::function<bool(std::string&, std::uint64_t)>& tamper)
       : subscription(client.queue_subscribe(subjects.artifact_chunks(), "holders",
                                             [&, bytes, tamper](const edge::nats::Message& m) {
-                                              std::istringstream words{std::string(m.payload)};
-                                              std::string sha256;
-                                              std::uint64_t offset = 0;
-                                              std::uint64_t length = 0;
-                                              words >> sha256 >> offset >> length;
+                                              const auto [sha256, offset, length] =
+                                                  *edge::fleet::parse_chunk_request(m.payload);
                                               {
                                                 const std::lock_guard lock(mutex);
                                                 offsets.push_back(offset);

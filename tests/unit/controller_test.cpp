@@ -24,7 +24,6 @@
 #include <functional>
 #include <iterator>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -174,18 +173,14 @@ TEST_CASE("controller: a corrupted artifact is refused by every node, reported, 
   // Something in the path flips a byte: it answers for the content first
   // (holders are asked before the controller).
   nats::NatsClient tamper_client(test::client_options(fleet.server, "tamper"));
-  std::optional<nats::Subscription> tamper =
-      tamper_client.queue_subscribe(fleet.subjects.artifact_chunks_of(manifest.sha256), "holders",
-                                    [&](const nats::Message& message) {
-                                      std::istringstream words{std::string(message.payload)};
-                                      std::string sha256;
-                                      std::uint64_t offset = 0;
-                                      std::uint64_t length = 0;
-                                      words >> sha256 >> offset >> length;
-                                      std::string reply = "K" + bytes.substr(offset, length);
-                                      reply[1 + reply.size() / 2 % (reply.size() - 1)] ^= 0x20;
-                                      tamper_client.respond(message.reply_subject, reply);
-                                    });
+  std::optional<nats::Subscription> tamper = tamper_client.queue_subscribe(
+      fleet.subjects.artifact_chunks_of(manifest.sha256), "holders",
+      [&](const nats::Message& message) {
+        const auto [sha256, offset, length] = *edge::fleet::parse_chunk_request(message.payload);
+        std::string reply = "K" + bytes.substr(offset, length);
+        reply[1 + reply.size() / 2 % (reply.size() - 1)] ^= 0x20;
+        tamper_client.respond(message.reply_subject, reply);
+      });
   tamper_client.flush(test::kEventDeadline);
   fleet.controller->start();
   REQUIRE(fleet.controller->wait_until_restored(test::kEventDeadline));

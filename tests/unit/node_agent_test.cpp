@@ -24,7 +24,6 @@
 #include <functional>
 #include <iterator>
 #include <mutex>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -66,11 +65,7 @@ class CountingHolder {
       : bytes_(std::move(bytes)), tamper_(std::move(tamper)) {
     subscription_ = client.queue_subscribe(
         subjects.artifact_chunks(), "holders", [this, &client](const edge::nats::Message& m) {
-          std::istringstream words{std::string(m.payload)};
-          std::string sha256;
-          std::uint64_t offset = 0;
-          std::uint64_t length = 0;
-          words >> sha256 >> offset >> length;
+          const auto [sha256, offset, length] = *edge::fleet::parse_chunk_request(m.payload);
           {
             const std::lock_guard lock(mutex_);
             ++requests_;
@@ -444,11 +439,7 @@ TEST_CASE("node agent: while a new version is fetched, the version running serve
   const edge::nats::Subscription slow = holder_client.queue_subscribe(
       fleet.subjects.artifact_chunks_of(next.artifact.sha256), "holders",
       [&](const edge::nats::Message& message) {
-        std::istringstream words{std::string(message.payload)};
-        std::string sha256;
-        std::uint64_t offset = 0;
-        std::uint64_t length = 0;
-        words >> sha256 >> offset >> length;
+        const auto [sha256, offset, length] = *edge::fleet::parse_chunk_request(message.payload);
         std::this_thread::sleep_for(20ms);
         holder_client.respond(message.reply_subject, "K" + reverse.substr(offset, length));
       });

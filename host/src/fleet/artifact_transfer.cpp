@@ -22,13 +22,9 @@ std::string chunk_request(std::string_view sha256, std::uint64_t offset, std::ui
 // is refused before anything is allocated for it.
 std::string serve_chunk(const ArtifactServer::Lookup& lookup, std::string_view request,
                         std::uint64_t max_length) {
-  std::istringstream words{std::string(request)};
-  std::string sha256;
-  std::uint64_t offset = 0;
-  std::uint64_t length = 0;
-  if (!(words >> sha256 >> offset >> length) || sha256.size() != 64) {
-    return "Ebad chunk request (expected \"<sha256> <offset> <length>\")";
-  }
+  const std::optional<ChunkRequest> parsed = parse_chunk_request(request);
+  if (!parsed) return "Ebad chunk request (expected \"<sha256> <offset> <length>\")";
+  const auto& [sha256, offset, length] = *parsed;
   if (length > max_length) {
     return "Echunk of " + std::to_string(length) + " bytes asked for, at most " +
            std::to_string(max_length) + " fit in a reply";
@@ -61,6 +57,16 @@ nats::Subscription serve_chunks(nats::NatsClient& client, const std::string& sub
 }
 
 }  // namespace
+
+std::optional<ChunkRequest> parse_chunk_request(std::string_view text) {
+  std::istringstream words{std::string(text)};
+  ChunkRequest request;
+  if (!(words >> request.sha256 >> request.offset >> request.length) ||
+      request.sha256.size() != 64) {
+    return std::nullopt;
+  }
+  return request;
+}
 
 ArtifactServer::ArtifactServer(nats::NatsClient& client, const Subjects& subjects, Lookup lookup)
     : subscription_(serve_chunks(client, subjects.artifact_chunks(), std::move(lookup))) {}

@@ -89,6 +89,15 @@ struct FetchOptions {
 // SyncError when no holder answers. Content is
 // addressed by SHA-256: a node that already holds it (its PluginStore) does
 // not call this, so identical content is never sent twice.
+// A chunk request, "<sha256> <offset> <length>", as holders read it;
+// nullopt when the text is not one.
+struct ChunkRequest {
+  std::string sha256;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+std::optional<ChunkRequest> parse_chunk_request(std::string_view text);
+
 std::string fetch_artifact(nats::NatsClient& client, const Subjects& subjects,
                            const ArtifactManifest& manifest, const FetchOptions& options = {});
 
