@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
-#include <fstream>
 #include <string>
 
 #include "scratch_dir.hpp"
@@ -11,15 +10,11 @@
 namespace edge {
 namespace {
 
-void write(const std::filesystem::path& file, const std::string& bytes) {
-  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
-}
-
 TEST_CASE(
     "ArtifactCatalog: one manifest per content, versions count contents, stale files not served") {
   test::ScratchDir dir("edge-catalog");
   const std::filesystem::path plugin = dir / "echo.so";
-  write(plugin, "first content");
+  test::write_file(plugin, "first content");
   fleet::ArtifactCatalog catalog;
 
   const fleet::ArtifactManifest first = catalog.manifest_of_file(plugin);
@@ -31,7 +26,7 @@ TEST_CASE(
   CHECK(catalog.file_of(first.sha256) == plugin);
   CHECK(catalog.manifest(first.sha256)->size == 13);
 
-  write(plugin, "second, longer content");
+  test::write_file(plugin, "second, longer content");
   const fleet::ArtifactManifest second = catalog.manifest_of_file(plugin);
   CHECK(second.version == 2);
   CHECK(second.sha256 != first.sha256);
@@ -39,7 +34,7 @@ TEST_CASE(
   CHECK(catalog.file_of(second.sha256) == plugin);
 
   // Changed behind the catalogue's back: not served until hashed again.
-  write(plugin, "third content, not hashed yet");
+  test::write_file(plugin, "third content, not hashed yet");
   CHECK_FALSE(catalog.file_of(second.sha256));
 
   CHECK_THROWS_AS(catalog.manifest_of_file(dir / "missing.so"), fleet::SyncError);

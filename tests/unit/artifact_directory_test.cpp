@@ -8,21 +8,10 @@
 
 #include <sys/stat.h>
 
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <system_error>
 
 using edge::fleet::ArtifactDirectory;
-
-namespace {
-
-std::string contents(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-}  // namespace
 
 TEST_CASE("artifact directory: a written artifact is read-only under its sha256, nothing else") {
   edge::test::ScratchDir scratch("edge-artifacts");
@@ -36,9 +25,9 @@ TEST_CASE("artifact directory: a written artifact is read-only under its sha256,
                                                                          9));
   CHECK(file == artifacts.path_of(sha256));
   REQUIRE(artifacts.find(sha256) == file);
-  CHECK(contents(file) == std::string("\x7f"
-                                      "ELF\0bytes",
-                                      9));
+  CHECK(edge::test::file_bytes(file) == std::string("\x7f"
+                                                    "ELF\0bytes",
+                                                    9));
   struct stat status {};
   REQUIRE(::stat(file.c_str(), &status) == 0);
   CHECK((status.st_mode & 07777) == 0444);

@@ -10,6 +10,7 @@
 #include "nats/nats_client.hpp"
 #include "nats_server.hpp"
 #include "nats_test_support.hpp"
+#include "quiet_logger.hpp"
 #include "scratch_dir.hpp"
 #include "test_paths.hpp"
 
@@ -17,41 +18,14 @@
 #include <edge/errors.hpp>
 
 #include <doctest/doctest.h>
-#include <fcntl.h>
-#include <unistd.h>
 
-#include <fstream>
-#include <functional>
-#include <iterator>
 #include <memory>
 #include <string>
-#include <thread>
 
 namespace edge {
 namespace {
 
 using namespace std::chrono_literals;
-
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds deadline = test::kEventDeadline) {
-  const auto end = std::chrono::steady_clock::now() + deadline;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= end) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
-
-std::string file_bytes(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-struct QuietLogger {
-  int descriptor = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-  log::Logger logger{log::Level::Error, log::Format::Text, descriptor};
-  ~QuietLogger() { ::close(descriptor); }
-};
 
 // A node host: its own cluster with one node, served by a NodeAgent.
 struct NodeHost {
@@ -107,7 +81,7 @@ struct Fleet {
   test::ScratchDir scratch{"edge-controller"};
   test::NatsServerProcess server;
   const fleet::Subjects subjects{"plant"};
-  QuietLogger quiet;
+  test::QuietLogger quiet;
   std::unique_ptr<NodeHost> a;
   std::unique_ptr<NodeHost> b;
   EdgeCluster cluster;  // the controller's view
@@ -119,13 +93,13 @@ TEST_CASE("controller: nodes join from heartbeats; a function is shipped, verifi
   Fleet fleet;
   fleet.controller->start();
   REQUIRE(fleet.controller->wait_until_restored(test::kEventDeadline));
-  REQUIRE(eventually([&] { return fleet.cluster.nodes().size() == 2; }));
+  REQUIRE(test::eventually([&] { return fleet.cluster.nodes().size() == 2; }));
   CHECK(fleet.cluster.runtime("gw-a") == nullptr);  // remote: no runtime in this process
   CHECK(fleet.cluster.nodes_running("echo") == std::vector<std::string>{"gw-a"});  // least loaded
 
   // Calls fail fast (not ready) until the node has fetched and verified it.
   std::string output;
-  REQUIRE(eventually([&] {
+  REQUIRE(test::eventually([&] {
     try {
       output = fleet.cluster.invoke("echo", "over NATS");
       return true;
@@ -141,7 +115,7 @@ TEST_CASE("controller: nodes join from heartbeats; a function is shipped, verifi
   CHECK(copy->state == fleet::CopyState::Ready);
 
   // The controller's view shows the node's own counters, once its inventory changed.
-  REQUIRE(eventually([&] {
+  REQUIRE(test::eventually([&] {
     const auto stats = fleet.cluster.function_stats("echo");
     return stats.size() == 1 && stats[0].second.is_warm;
   }));
@@ -153,11 +127,11 @@ TEST_CASE("controller: nodes join from heartbeats; a function is shipped, verifi
   // Drained in the controller's view: the function moves to the other host.
   REQUIRE(fleet.cluster.drain_node("gw-a"));
   CHECK(fleet.cluster.nodes_running("echo") == std::vector<std::string>{"gw-b"});
-  REQUIRE(eventually([&] {
+  REQUIRE(test::eventually([&] {
     return fleet.a->cluster.functions_on("gw-a").empty() &&
            fleet.b->cluster.functions_on("gw-b") == std::vector<std::string>{"echo"};
   }));
-  REQUIRE(eventually([&] {
+  REQUIRE(test::eventually([&] {
     try {
       return fleet.cluster.invoke_routed("echo", "moved").node_id == "gw-b";
     } catch (const EdgeExecutionError&) {
@@ -168,7 +142,7 @@ TEST_CASE("controller: nodes join from heartbeats; a function is shipped, verifi
 
 TEST_CASE("controller: a corrupted artifact is refused by every node, reported, never loaded") {
   Fleet fleet;
-  const std::string bytes = file_bytes(test::plugin("echo"));
+  const std::string bytes = test::file_bytes(test::plugin("echo"));
   const fleet::ArtifactManifest manifest = fleet::manifest_of(SyncState::from_data(bytes, 1));
   // Something in the path flips a byte: it answers for the content first
   // (holders are asked before the controller).
@@ -187,7 +161,7 @@ TEST_CASE("controller: a corrupted artifact is refused by every node, reported, 
 
   // gw-a fails verification; the controller moves echo to gw-b, which fails
   // too; with both refusing, echo stays where it is and nothing serves it.
-  REQUIRE(eventually([&] {
+  REQUIRE(test::eventually([&] {
     const auto on_a = fleet.entry(*fleet.a, "gw-a");
     const auto on_b = fleet.entry(*fleet.b, "gw-b");
     return (on_a && on_a->state == fleet::CopyState::Failed) ||
@@ -210,7 +184,7 @@ TEST_CASE("controller: a corrupted artifact is refused by every node, reported, 
 
   // The tampering stops: the nodes try again on their own and get the real bytes.
   tamper.reset();
-  REQUIRE(eventually(
+  REQUIRE(test::eventually(
       [&] {
         try {
           return fleet.cluster.invoke("echo", "clean") == "clean";
@@ -225,7 +199,7 @@ TEST_CASE("controller: an idempotent call the node does not answer is retried on
   Fleet fleet(/*idempotent=*/true);
   fleet.controller->start();
   REQUIRE(fleet.controller->wait_until_restored(test::kEventDeadline));
-  REQUIRE(eventually([&] {
+  REQUIRE(test::eventually([&] {
     try {
       return fleet.cluster.invoke("echo", "x") == "x";
     } catch (const EdgeExecutionError&) {
@@ -238,7 +212,7 @@ TEST_CASE("controller: an idempotent call the node does not answer is retried on
   REQUIRE(fleet.cluster.deploy_to_all(echo) == 2);
   // Until the controller has read gw-b's inventory (the copy verified and
   // ready), gw-b would not be tried.
-  REQUIRE(eventually([&] {
+  REQUIRE(test::eventually([&] {
     try {
       fleet.cluster.invoke_on("gw-b", "echo", "warm");
     } catch (const std::exception&) {  // not there yet, or not ready

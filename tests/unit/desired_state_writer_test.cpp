@@ -2,14 +2,12 @@
 
 #include <doctest/doctest.h>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <string>
 
 #include "nats/kv_bucket.hpp"
 #include "nats_server.hpp"
 #include "nats_test_support.hpp"
+#include "quiet_logger.hpp"
 
 namespace edge {
 namespace {
@@ -23,13 +21,6 @@ nats::KvBucketOptions bucket_options() {
   return options;
 }
 
-// The writer's log lines go nowhere: the tests judge the bucket.
-struct QuietLogger {
-  int descriptor = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-  log::Logger logger{log::Level::Error, log::Format::Text, descriptor};
-  ~QuietLogger() { ::close(descriptor); }
-};
-
 std::function<std::string()> value(std::string text) {
   return [text = std::move(text)] { return text; };
 }
@@ -38,7 +29,7 @@ TEST_CASE("DesiredStateWriter: puts, replaces, erases, and skips a value already
   test::NatsServerProcess server;
   nats::NatsClient client(test::client_options(server));
   nats::KeyValueBucket bucket(client, bucket_options());
-  QuietLogger quiet;
+  test::QuietLogger quiet;
   DesiredStateWriter writer(bucket, quiet.logger);
 
   writer.put("gw-1.echo", value("v1"));
@@ -66,7 +57,7 @@ TEST_CASE("DesiredStateWriter: another writer's change is a conflict, read befor
   test::NatsServerProcess server;
   nats::NatsClient client(test::client_options(server));
   nats::KeyValueBucket bucket(client, bucket_options());
-  QuietLogger quiet;
+  test::QuietLogger quiet;
   DesiredStateWriter writer(bucket, quiet.logger);
 
   writer.put("gw-1.echo", value("controller-a"));
@@ -85,7 +76,7 @@ TEST_CASE("DesiredStateWriter: a key already in the bucket at start is created o
   nats::NatsClient client(test::client_options(server));
   nats::KeyValueBucket bucket(client, bucket_options());
   bucket.put("gw-1.echo", "written before this writer started");
-  QuietLogger quiet;
+  test::QuietLogger quiet;
   DesiredStateWriter writer(bucket, quiet.logger);  // not seeded: it believes the key is new
 
   writer.put("gw-1.echo", value("mine"));
@@ -98,7 +89,7 @@ TEST_CASE("DesiredStateWriter: writes made while NATS is down land after it is b
   test::NatsServerProcess server;
   nats::NatsClient client(test::client_options(server));
   nats::KeyValueBucket bucket(client, bucket_options());
-  QuietLogger quiet;
+  test::QuietLogger quiet;
   DesiredStateWriter writer(bucket, quiet.logger, std::chrono::milliseconds(50));
 
   writer.put("gw-1.echo", value("before"));

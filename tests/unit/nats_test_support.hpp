@@ -28,6 +28,17 @@ inline nats::NatsClientOptions client_options(const NatsServerProcess& server,
   return options;
 }
 
+// Polls `condition` every 10 ms until it holds (true) or `deadline` passes.
+template <typename Condition>
+bool eventually(Condition condition, std::chrono::milliseconds deadline = kEventDeadline) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 // Waits until the client is connected (again, after a server restart).
 inline bool wait_until_connected(const nats::NatsClient& client,
                                  std::chrono::milliseconds deadline = kEventDeadline) {

@@ -20,9 +20,7 @@
 
 #include <sys/stat.h>
 
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -39,22 +37,6 @@ using edge::fleet::Subjects;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string file_bytes(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// Polls `condition` until it holds or the deadline passes.
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds deadline = edge::test::kEventDeadline) {
-  const auto end = std::chrono::steady_clock::now() + deadline;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= end) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
 
 // Serves one artifact's chunks like a holder, counting the requests; `tamper`
 // may change a reply before it goes out.
@@ -141,7 +123,7 @@ struct Fleet {
                                                      const std::string& node_id,
                                                      const std::string& function_id) {
     std::optional<edge::fleet::InventoryEntry> found;
-    eventually([&] {
+    edge::test::eventually([&] {
       for (const auto& entry : agent.inventory(node_id).functions) {
         if (entry.function_id == function_id && entry.state != CopyState::Syncing) found = entry;
       }
@@ -162,7 +144,7 @@ struct Fleet {
   edge::nats::NatsClient host{edge::test::client_options(server, "node-host")};
   edge::nats::NatsClient controller{edge::test::client_options(server, "controller")};
   const Subjects subjects{"plant"};
-  const std::string plugin_bytes = file_bytes(edge::test::plugin("echo"));
+  const std::string plugin_bytes = edge::test::file_bytes(edge::test::plugin("echo"));
   const edge::fleet::ArtifactManifest manifest =
       edge::fleet::manifest_of(edge::SyncState::from_data(plugin_bytes, 1));
   std::unique_ptr<edge::nats::KeyValueBucket> desired;
@@ -249,7 +231,7 @@ TEST_CASE("node agent: a desired copy is fetched once, verified, written read-on
 
   const std::filesystem::path file = fleet.scratch / "artifacts" / (fleet.manifest.sha256 + ".so");
   REQUIRE(std::filesystem::is_regular_file(file));
-  CHECK(file_bytes(file) == fleet.plugin_bytes);
+  CHECK(edge::test::file_bytes(file) == fleet.plugin_bytes);
   struct stat status {};
   REQUIRE(::stat(file.c_str(), &status) == 0);
   CHECK((status.st_mode & 07777) == 0444);
@@ -291,7 +273,7 @@ TEST_CASE("node agent: a desired copy is fetched once, verified, written read-on
 
   // A delete takes it off the node: calls then do not know it.
   fleet.desired->erase(fleet.subjects.desired_key("gw.a", "echo"));
-  REQUIRE(eventually(
+  REQUIRE(edge::test::eventually(
       [&] { return fleet.cluster.functions_on("gw.a") == std::vector<std::string>{"echo.too"}; }));
   CHECK(agent.inventory("gw.a").functions.size() == 1);
   CHECK_THROWS_AS(edge::fleet::decode_call_reply(fleet.call("gw.a", "echo", "x"), "gw.a"),
@@ -364,7 +346,7 @@ TEST_CASE("node agent: without NATS local functions keep running; heartbeats the
   REQUIRE(heartbeats.wait_for_count(2));
 
   fleet.server.kill();
-  REQUIRE(eventually([&] { return !fleet.host.connected(); }));
+  REQUIRE(edge::test::eventually([&] { return !fleet.host.connected(); }));
   for (int call = 0; call < 5; ++call) {
     CHECK(fleet.cluster.invoke_on("gw.a", "echo", "offline").result.output == "offline");
     std::this_thread::sleep_for(60ms);  // heartbeats keep trying meanwhile
@@ -386,7 +368,7 @@ TEST_CASE("node agent: without NATS local functions keep running; heartbeats the
 
   // The agent stops cleanly while NATS is down.
   fleet.server.kill();
-  REQUIRE(eventually([&] { return !fleet.host.connected(); }));
+  REQUIRE(edge::test::eventually([&] { return !fleet.host.connected(); }));
   agent.reset();
   CHECK(fleet.cluster.invoke_on("gw.a", "echo", "still").result.output == "still");
 }
@@ -397,7 +379,7 @@ TEST_CASE("node agent: a fetch nobody answers stays syncing and is tried again o
   agent.start();
   // The controller is not up yet: no host holds the artifact.
   fleet.put("gw.a", fleet.copy_of("echo"));
-  REQUIRE(eventually([&] {
+  REQUIRE(edge::test::eventually([&] {
     const auto functions = agent.inventory("gw.a").functions;
     return !functions.empty() && !functions[0].error.empty();
   }));
@@ -432,7 +414,7 @@ TEST_CASE("node agent: while a new version is fetched, the version running serve
   CHECK(call("abc") == "abc");
 
   // Version 2 is the reverse plugin, served slowly by the only host holding it.
-  const std::string reverse = file_bytes(edge::test::plugin("reverse"));
+  const std::string reverse = edge::test::file_bytes(edge::test::plugin("reverse"));
   DesiredCopy next = fleet.copy_of("echo");
   next.artifact = edge::fleet::manifest_of(edge::SyncState::from_data(reverse, 2));
   next.function.plugin_sha256 = next.artifact.sha256;
@@ -445,14 +427,14 @@ TEST_CASE("node agent: while a new version is fetched, the version running serve
       });
   holder_client.flush(edge::test::kEventDeadline);
   fleet.put("gw.a", next);
-  REQUIRE(eventually([&] {
+  REQUIRE(edge::test::eventually([&] {
     const auto functions = agent.inventory("gw.a").functions;
     return !functions.empty() && functions[0].state == CopyState::Syncing;
   }));
   const auto syncing = agent.inventory("gw.a").functions.at(0);
   CHECK(syncing.stats.plugin_sha256 == fleet.manifest.sha256);  // version 1 is loaded
   CHECK(call("abc") == "abc");                                  // and serves meanwhile
-  REQUIRE(eventually([&] {
+  REQUIRE(edge::test::eventually([&] {
     const auto functions = agent.inventory("gw.a").functions;
     return !functions.empty() && functions[0].state == CopyState::Ready;
   }));

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 namespace edge::test {
@@ -51,6 +52,12 @@ inline void write_file(const std::filesystem::path& file, const std::string& tex
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   out << text;
   REQUIRE(out.good());
+}
+
+// Every byte of the file; empty if it cannot be read.
+inline std::string file_bytes(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // Open descriptors of this process.
