@@ -30,7 +30,6 @@
 #include "percentile.hpp"
 
 #include <benchmark/benchmark.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -41,30 +40,17 @@
 #include <thread>
 #include <vector>
 
-#include "nats_server.hpp"
+#include "nats_bench_support.hpp"
+#include "quiet_logger.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-edge::test::NatsServerProcess& server() {
-  static edge::test::NatsServerProcess instance;
-  return instance;
-}
-
 const edge::log::Logger& quiet_logger() {
-  static const int descriptor = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-  static const edge::log::Logger logger(edge::log::Level::Error, edge::log::Format::Text,
-                                        descriptor);
-  return logger;
-}
-
-edge::nats::NatsClientOptions client_options(const std::string& name) {
-  edge::nats::NatsClientOptions options;
-  options.url = server().url();
-  options.name = name;
-  return options;
+  static const edge::test::QuietLogger quiet;
+  return quiet.logger;
 }
 
 // Waits for `condition` up to `limit`; false on the deadline.
@@ -82,7 +68,7 @@ bool wait_for(Condition condition, std::chrono::milliseconds limit) {
 struct ControllerUnderTest {
   explicit ControllerUnderTest(const std::string& name, double timeout_seconds,
                                std::vector<edge::FunctionSpec> functions = {})
-      : client(client_options("bench controller")), subjects(name) {
+      : client(edge::bench::client_options("bench controller")), subjects(name) {
     edge::fleet::ControllerOptions options;
     options.heartbeat_timeout_seconds = timeout_seconds;
     options.functions = std::move(functions);
@@ -101,7 +87,8 @@ constexpr int kRoundsPerIteration = 20;  // 20,000 heartbeats per measured itera
 
 void BM_Fleet_HeartbeatIngest(benchmark::State& state) {
   ControllerUnderTest under_test("ingest", 3600);
-  edge::fleet_load::SimulatedFleet fleet({server().url(), "ingest", kNodes, "sim-", 2});
+  edge::fleet_load::SimulatedFleet fleet(
+      {edge::bench::nats_server().url(), "ingest", kNodes, "sim-", 2});
   fleet.beat();
   fleet.flush();
   if (!wait_for([&] { return under_test.controller->counters().registrations == kNodes; }, 60s)) {
@@ -128,13 +115,14 @@ void BM_Fleet_HeartbeatIngest(benchmark::State& state) {
 }
 
 void BM_Fleet_HeartbeatCountOnly(benchmark::State& state) {
-  edge::nats::NatsClient client(client_options("bench counter"));
+  edge::nats::NatsClient client(edge::bench::client_options("bench counter"));
   const edge::fleet::Subjects subjects("countonly");
   std::atomic<std::uint64_t> received{0};
   edge::nats::Subscription subscription =
       client.subscribe(subjects.every_heartbeat(), [&](const edge::nats::Message&) { ++received; });
   client.flush(5s);
-  edge::fleet_load::SimulatedFleet fleet({server().url(), "countonly", kNodes, "sim-", 2});
+  edge::fleet_load::SimulatedFleet fleet(
+      {edge::bench::nats_server().url(), "countonly", kNodes, "sim-", 2});
   std::uint64_t total = 0;
   for (auto _ : state) {
     const std::uint64_t before = received.load();
@@ -159,7 +147,8 @@ void BM_Fleet_StaleDetection(benchmark::State& state) {
   for (auto _ : state) {
     const std::string name = "stale" + std::to_string(detections.size());
     ControllerUnderTest under_test(name, kTimeout);
-    edge::fleet_load::SimulatedFleet fleet({server().url(), name, kNodes, "sim-", 2});
+    edge::fleet_load::SimulatedFleet fleet(
+        {edge::bench::nats_server().url(), name, kNodes, "sim-", 2});
     fleet.beat();
     fleet.flush();
     if (!wait_for([&] { return under_test.controller->counters().registrations == kNodes; }, 60s)) {
@@ -216,7 +205,7 @@ struct RemoteEcho {
   RemoteEcho()
       : artifacts(std::filesystem::temp_directory_path() /
                   ("edge-bench-fleet-" + std::to_string(::getpid()))),
-        node_client(client_options("bench node")) {
+        node_client(edge::bench::client_options("bench node")) {
     edge::EdgeNode node("n1");
     node.max_functions = 10;
     node_cluster.register_node(node);

@@ -49,26 +49,12 @@
 #include <thread>
 #include <vector>
 
-#include "nats_server.hpp"
+#include "nats_bench_support.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-// One server for the whole run, started on first use; the ChildProcess
-// inside kills and reaps it at exit.
-edge::test::NatsServerProcess& server() {
-  static edge::test::NatsServerProcess instance;
-  return instance;
-}
-
-edge::nats::NatsClientOptions options(const std::string& name) {
-  edge::nats::NatsClientOptions result;
-  result.url = server().url();
-  result.name = name;
-  return result;
-}
 
 void report_latencies(benchmark::State& state, const std::vector<double>& latencies_us) {
   state.counters["p50_us"] = edge::bench::percentile(latencies_us, 0.50);
@@ -80,7 +66,8 @@ void report_latencies(benchmark::State& state, const std::vector<double>& latenc
 // (libnats batches writes).
 void BM_Nats_Publish(benchmark::State& state) {
   try {
-    edge::nats::NatsClientOptions publisher_options = options("bench-publisher");
+    edge::nats::NatsClientOptions publisher_options =
+        edge::bench::client_options("bench-publisher");
     publisher_options.send_immediately = state.range(1) != 0;
     edge::nats::NatsClient client(publisher_options);
     const std::string payload(static_cast<std::size_t>(state.range(0)), 'x');
@@ -95,7 +82,7 @@ void BM_Nats_Publish(benchmark::State& state) {
 
 void BM_Nats_PublishFlush(benchmark::State& state) {
   try {
-    edge::nats::NatsClient client(options("bench-flusher"));
+    edge::nats::NatsClient client(edge::bench::client_options("bench-flusher"));
     const std::string payload(static_cast<std::size_t>(state.range(0)), 'x');
     std::vector<double> latencies_us;
     for (auto _ : state) {
@@ -115,10 +102,11 @@ void BM_Nats_PublishFlush(benchmark::State& state) {
 // state.range(1): the responder's send_immediately (1, the default) or 0.
 void BM_Nats_RequestReply(benchmark::State& state) {
   try {
-    edge::nats::NatsClientOptions responder_options = options("bench-responder");
+    edge::nats::NatsClientOptions responder_options =
+        edge::bench::client_options("bench-responder");
     responder_options.send_immediately = state.range(1) != 0;
     edge::nats::NatsClient responder_client(responder_options);
-    edge::nats::NatsClient client(options("bench-requester"));
+    edge::nats::NatsClient client(edge::bench::client_options("bench-requester"));
     edge::nats::Subscription responder =
         responder_client.subscribe("bench.echo", [&](const edge::nats::Message& message) {
           responder_client.respond(message.reply_subject, message.payload);
@@ -171,7 +159,7 @@ void BM_Nats_HeartbeatIngest(benchmark::State& state) {
 
     std::atomic<std::uint64_t> taken{0};
     std::atomic<std::uint64_t> refused{0};
-    edge::nats::NatsClient controller(options("bench-controller"));
+    edge::nats::NatsClient controller(edge::bench::client_options("bench-controller"));
     edge::nats::Subscription heartbeats =
         controller.subscribe("bench.hb.*", [&](const edge::nats::Message& message) {
           if (decode) {
@@ -187,7 +175,7 @@ void BM_Nats_HeartbeatIngest(benchmark::State& state) {
         });
     controller.flush(5s);
 
-    edge::nats::NatsClientOptions simulator_options = options("bench-nodes");
+    edge::nats::NatsClientOptions simulator_options = edge::bench::client_options("bench-nodes");
     simulator_options.send_immediately = false;  // many nodes on one connection: batch
     edge::nats::NatsClient simulator(simulator_options);
     std::vector<std::string> subjects;
@@ -237,15 +225,15 @@ void BM_Nats_ArtifactSync(benchmark::State& state) {
     std::ofstream(file, std::ios::binary) << bytes;
 
     const edge::fleet::Subjects subjects("bench");
-    edge::nats::NatsClient holder_client(options("bench-holder"));
+    edge::nats::NatsClient holder_client(edge::bench::client_options("bench-holder"));
     const edge::fleet::ArtifactServer holder(holder_client, subjects, [&](std::string_view sha) {
       return sha == manifest.sha256 ? std::optional(file) : std::nullopt;
     });
     holder_client.flush(5s);
     std::vector<std::unique_ptr<edge::nats::NatsClient>> node_clients;
     for (std::size_t i = 0; i < nodes; ++i) {
-      node_clients.push_back(
-          std::make_unique<edge::nats::NatsClient>(options("bench-node-" + std::to_string(i))));
+      node_clients.push_back(std::make_unique<edge::nats::NatsClient>(
+          edge::bench::client_options("bench-node-" + std::to_string(i))));
     }
 
     constexpr std::size_t kFetchers = 4;
