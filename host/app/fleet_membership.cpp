@@ -1,5 +1,7 @@
 #include "fleet_membership.hpp"
 
+#include "plugin_lifecycle.hpp"
+
 #include "fleet/controller.hpp"
 #include "fleet/node_agent.hpp"
 #include "fleet/subjects.hpp"
@@ -31,8 +33,8 @@ struct ArtifactDir {
   bool temporary = false;
 };
 ArtifactDir artifact_dir() {
-  if (const char* cache = std::getenv("EDGE_PLUGIN_CACHE_DIR"); cache != nullptr && *cache)
-    return {std::filesystem::path(cache) / "artifacts", false};
+  if (const std::optional<std::filesystem::path> cache = plugin_cache_dir())
+    return {*cache / "artifacts", false};
   return {std::filesystem::temp_directory_path() /
               ("edge-host-artifacts-" + std::to_string(::getpid())),
           true};

@@ -10,13 +10,18 @@
 
 namespace edge::app {
 
+std::optional<std::filesystem::path> plugin_cache_dir() {
+  const char* cache_dir = std::getenv("EDGE_PLUGIN_CACHE_DIR");
+  if (cache_dir == nullptr || *cache_dir == '\0') return std::nullopt;
+  return cache_dir;
+}
+
 std::shared_ptr<PluginStore> make_plugin_store(const log::Logger& logger,
                                                const PluginSecurityPolicy& security) {
   PluginStoreOptions options;
   options.security = security;
-  if (const char* cache_dir = std::getenv("EDGE_PLUGIN_CACHE_DIR");
-      cache_dir != nullptr && *cache_dir) {
-    options.cache_dir = cache_dir;
+  if (std::optional<std::filesystem::path> cache_dir = plugin_cache_dir()) {
+    options.cache_dir = std::move(*cache_dir);
   }
   options.on_quarantine = [&logger](const QuarantinedPlugin& plugin) {
     logger.warn("plugin quarantined", {{"file", plugin.file.string()},

@@ -16,8 +16,13 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace edge::app {
+
+// $EDGE_PLUGIN_CACHE_DIR when it is set and not empty (the systemd unit
+// points it at the service's cache directory).
+std::optional<std::filesystem::path> plugin_cache_dir();
 
 // The store edge-host loads plugins through. Its copies go to
 // $EDGE_PLUGIN_CACHE_DIR when set (the systemd unit points it at the
